@@ -1,0 +1,8 @@
+"""The `medfusion` command."""
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """MedFusion."""

@@ -1,0 +1,307 @@
+"""Plugin discovery, isolation, enable/disable lists and compatibility checks.
+
+Plugins are distributions exposing an entry point in the group ``medfusion.plugins``. Each gets
+a :class:`PluginRecord` with a status:
+
+- ``ok``: imported and every hook answered with valid specs;
+- ``failed``: import or a hook raised, or a hook returned something that is not a spec list
+  (``error`` and ``where`` say what and where);
+- ``disabled``: excluded by the disable list, or absent from an allow list;
+- ``incompatible``: its declared ``medfusion-core`` range excludes this core. This is read from
+  the distribution metadata *before* the plugin is imported.
+
+A failing plugin never stops the others; with ``strict=True`` any failure raises instead.
+The canonical plugin name is the normalised distribution name (``medfusion-plugin-swin``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from medfusion_core import __version__ as CORE_VERSION
+from medfusion_core import hookspecs
+from medfusion_core.errors import PluginError
+from medfusion_core.specs import HOOK_FOR_KIND, ComponentSpec
+
+ENTRY_POINT_GROUP = "medfusion.plugins"
+CORE_PLUGIN_NAME = "medfusion-core"
+ENV_ALLOW = "MEDFUSION_PLUGINS"
+ENV_DISABLE = "MEDFUSION_DISABLE_PLUGINS"
+ENV_NO_AUTOLOAD = "MEDFUSION_DISABLE_PLUGIN_AUTOLOAD"
+ENV_STRICT = "MEDFUSION_STRICT_PLUGINS"
+
+STATUSES = ("ok", "failed", "disabled", "incompatible")
+
+
+@attrs.define
+class PluginRecord:
+    """What the host knows about one plugin. ``to_json`` is the ``list-plugins --json`` schema."""
+
+    name: str
+    version: str
+    status: str
+    entry_point: str = ""
+    error: str | None = None
+    where: str | None = None
+    core_range: str | None = None
+    hooks: list[str] = attrs.field(factory=list)
+    specs: list[ComponentSpec] = attrs.field(factory=list)
+
+    def components(self) -> dict[str, list[str]]:
+        """Component names this plugin offers, by kind."""
+        by_kind: dict[str, list[str]] = {}
+        for spec in self.specs:
+            by_kind.setdefault(spec.kind, []).append(spec.name)
+        return by_kind
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable plain-data form (documented in docs/cli.md)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "where": self.where,
+            "core_range": self.core_range,
+            "entry_point": self.entry_point,
+            "hooks": list(self.hooks),
+            "components": self.components(),
+        }
+
+
+def split_names(value: str | Iterable[str] | None) -> set[str]:
+    """Canonical plugin names from a comma-separated string or an iterable of names."""
+    if value is None:
+        return set()
+    items = value.split(",") if isinstance(value, str) else value
+    return {canonicalize_name(item.strip()) for item in items if item.strip()}
+
+
+def core_requirement(dist: md.Distribution) -> Requirement | None:
+    """The distribution's unconditional requirement on ``medfusion-core``, if it declares one."""
+    for line in dist.requires or []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != CORE_PLUGIN_NAME:
+            continue
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            return req
+    return None
+
+
+class PluginHost:
+    """Loads plugins in isolation and answers which components exist.
+
+    Args:
+        autoload: discover entry points; when False only the core and hand-registered plugins
+            are present (what tests use). ``MEDFUSION_DISABLE_PLUGIN_AUTOLOAD=1`` turns it off.
+        allow: only these plugins are loaded (others are ``disabled``); default ``MEDFUSION_PLUGINS``.
+        disable: these plugins are ``disabled``; default ``MEDFUSION_DISABLE_PLUGINS``.
+        strict: raise :class:`PluginError` on the first failed or incompatible plugin.
+    """
+
+    def __init__(
+        self,
+        *,
+        autoload: bool | None = None,
+        allow: str | Iterable[str] | None = None,
+        disable: str | Iterable[str] | None = None,
+        strict: bool | None = None,
+    ) -> None:
+        env = os.environ
+        self.autoload = (not env.get(ENV_NO_AUTOLOAD)) if autoload is None else autoload
+        self.allow = split_names(env.get(ENV_ALLOW) if allow is None else allow)
+        self.disable = split_names(env.get(ENV_DISABLE) if disable is None else disable)
+        self.strict = bool(env.get(ENV_STRICT)) if strict is None else strict
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._records: dict[str, PluginRecord] = {}
+        self._loaded = False
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self) -> PluginHost:
+        """Register the core and, with autoload, every entry-point plugin. Idempotent."""
+        if self._loaded:
+            return self
+        self._loaded = True
+        from medfusion_core import builtin
+
+        self.register(builtin, CORE_PLUGIN_NAME, version=CORE_VERSION, entry_point=builtin.__name__)
+        if self.autoload:
+            for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+                self._load_entry_point(ep)
+        return self
+
+    def _load_entry_point(self, ep: md.EntryPoint) -> None:
+        dist = ep.dist
+        name = canonicalize_name(dist.name if dist is not None else ep.name)
+        version = dist.version if dist is not None else "unknown"
+        if name in self._records:
+            return
+        record = PluginRecord(name=name, version=version, status="ok", entry_point=ep.value)
+        self._records[name] = record
+        req = core_requirement(dist) if dist is not None else None
+        record.core_range = str(req.specifier) if req is not None else None
+        if self._excluded(name):
+            record.status = "disabled"
+            record.error = self._exclusion_reason(name)
+            return
+        if req is not None and not req.specifier.contains(Version(CORE_VERSION), prereleases=True):
+            self._fail(
+                record,
+                "incompatible",
+                "metadata",
+                f"requires medfusion-core{req.specifier} but {CORE_VERSION} is installed; "
+                f"upgrade the plugin or medfusion-core",
+            )
+            return
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001 - isolation: any import failure marks the plugin
+            self._fail(record, "failed", "import", f"{type(exc).__name__}: {exc}")
+            return
+        self._register_module(module, record)
+
+    def register(
+        self,
+        module: object,
+        name: str,
+        *,
+        version: str = "0",
+        entry_point: str = "",
+        core_range: str | None = None,
+    ) -> PluginRecord:
+        """Register an already-imported plugin object by hand (tests, embedding applications)."""
+        name = canonicalize_name(name)
+        record = PluginRecord(
+            name=name, version=version, status="ok", entry_point=entry_point, core_range=core_range
+        )
+        self._records[name] = record
+        if name != CORE_PLUGIN_NAME and self._excluded(name):
+            record.status = "disabled"
+            record.error = self._exclusion_reason(name)
+            return record
+        self._register_module(module, record)
+        return record
+
+    def _register_module(self, module: object, record: PluginRecord) -> None:
+        try:
+            self._pm.register(module, name=record.name)
+        except Exception as exc:  # noqa: BLE001 - pluggy validation errors (unknown hook, bad args)
+            self._fail(record, "failed", "register", f"{type(exc).__name__}: {exc}")
+            return
+        specs: list[ComponentSpec] = []
+        hooks: list[str] = []
+        for kind, hook_name in HOOK_FOR_KIND.items():
+            impls = [
+                impl
+                for impl in getattr(self._pm.hook, hook_name).get_hookimpls()
+                if impl.plugin_name == record.name
+            ]
+            for impl in impls:
+                hooks.append(hook_name)
+                try:
+                    specs.extend(self._checked_specs(impl.function(), kind, record.name, hook_name))
+                except Exception as exc:  # noqa: BLE001 - isolation: a raising hook fails its plugin
+                    self._pm.unregister(name=record.name)
+                    self._fail(record, "failed", hook_name, f"{type(exc).__name__}: {exc}")
+                    return
+        record.hooks = hooks
+        record.specs = specs
+
+    @staticmethod
+    def _checked_specs(result: Any, kind: str, plugin: str, hook_name: str) -> list[ComponentSpec]:
+        if result is None:
+            return []
+        if not isinstance(result, (list, tuple)):
+            raise TypeError(f"{hook_name} must return a list of ComponentSpec, got {type(result).__name__}")
+        specs = []
+        for item in result:
+            if not isinstance(item, ComponentSpec):
+                raise TypeError(f"{hook_name} returned {type(item).__name__}, expected ComponentSpec")
+            if item.kind != kind:
+                raise TypeError(f"{hook_name} returned {item.name!r} of kind {item.kind!r}, expected {kind!r}")
+            specs.append(attrs.evolve(item, plugin=plugin))
+        return specs
+
+    def _excluded(self, name: str) -> bool:
+        return name in self.disable or bool(self.allow and name not in self.allow)
+
+    def _exclusion_reason(self, name: str) -> str:
+        if name in self.disable:
+            return "disabled by --disable or MEDFUSION_DISABLE_PLUGINS"
+        return "not in the allow list (--only or MEDFUSION_PLUGINS)"
+
+    def _fail(self, record: PluginRecord, status: str, where: str, error: str) -> None:
+        record.status = status
+        record.where = where
+        record.error = error
+        record.specs = []
+        if self.strict:
+            raise PluginError(f"plugin {record.name} {status} at {where}: {error}")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def records(self) -> list[PluginRecord]:
+        """All plugins, the core first, then by name."""
+        self.load()
+        return sorted(self._records.values(), key=lambda r: (r.name != CORE_PLUGIN_NAME, r.name))
+
+    def record(self, name: str) -> PluginRecord | None:
+        """The record of one plugin by any spelling of its name."""
+        self.load()
+        return self._records.get(canonicalize_name(name))
+
+    def specs(self, kind: str | None = None) -> list[ComponentSpec]:
+        """Specs of every ``ok`` plugin, optionally of one kind."""
+        return [
+            spec
+            for record in self.records()
+            if record.status == "ok"
+            for spec in record.specs
+            if kind is None or spec.kind == kind
+        ]
+
+
+_current: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host, created (from the environment) and loaded on first use."""
+    global _current
+    if _current is None:
+        _current = PluginHost()
+    return _current.load()
+
+
+def set_host(host: PluginHost | None) -> None:
+    """Replace the process-wide host (``None`` resets it to be rebuilt from the environment)."""
+    global _current
+    _current = host
+    from medfusion_core import registry
+
+    registry.reset_registry()
+
+
+@contextmanager
+def use_host(host: PluginHost) -> Iterator[PluginHost]:
+    """Make ``host`` the process-wide host inside the ``with`` block."""
+    previous = _current
+    set_host(host)
+    try:
+        yield host.load()
+    finally:
+        set_host(previous)
