@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -294,6 +295,9 @@ def set_host(host: PluginHost | None) -> None:
     from medfusion_core import registry
 
     registry.reset_registry()
+    kernels = sys.modules.get("medfusion_core.kernels")
+    if kernels is not None:
+        kernels.reset_kernels()
 
 
 @contextmanager
