@@ -132,3 +132,7 @@ def reset_kernels() -> None:
     global _ACCELERATED
     _ACCELERATED = None
     _FALLBACK_REASONS.clear()
+
+
+# Image kernels live in their own module and register themselves with @reference.
+from medfusion_core import imageops  # noqa: E402,F401
