@@ -1,0 +1,1 @@
+"""Core subcommands of ``medfusion``; each module defines ``command`` (registered in builtin.py)."""
