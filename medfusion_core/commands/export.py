@@ -1,0 +1,57 @@
+"""``medfusion export RUN --format onnx|pt2|torchscript``: write a verified deployment artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+FORMAT_HELP = (
+    "Artifact format: onnx (ONNX Runtime, default), pt2 (torch.export program) or torchscript "
+    "(deprecated upstream by PyTorch; only for deployments that still run TorchScript)."
+)
+
+
+@click.command("export")
+@click.argument("run", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--format", "fmt", default="onnx", show_default=True, metavar="onnx|pt2|torchscript", help=FORMAT_HELP
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Artifact path (default: RUN/export/<variant>.<suffix>).",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(["fused", "image", "clinical"]),
+    default="fused",
+    show_default=True,
+    help="Which trained model of the run to export.",
+)
+@click.option(
+    "--held-out",
+    type=click.IntRange(min=0),
+    default=8,
+    show_default=True,
+    help="Test-split patients compared with eager PyTorch during verification.",
+)
+def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) -> None:
+    """Export a trained run's model with its preprocessing metadata and verify it.
+
+    Writes the artifact and a sidecar JSON (<artifact>.json) holding the tabular preprocessing,
+    image normalisation, classes, task, validation threshold, model card and the verification
+    figures (max abs difference vs eager PyTorch, number of samples).
+    """
+    from medfusion_core.errors import ExportError
+    from medfusion_core.registry import get_registry
+
+    specs = [spec for spec in get_registry().specs("exporter") if fmt in spec.extra.get("formats", [])]
+    if not specs:
+        known = sorted(
+            {f for spec in get_registry().specs("exporter") for f in spec.extra.get("formats", [])}
+        )
+        available = ", ".join(known) if known else "none (install medfusion-plugin-export)"
+        raise ExportError(f"--format {fmt}: no installed exporter writes this format; available: {available}")
+    exporter = specs[0].load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
+    exporter.export(run, out)

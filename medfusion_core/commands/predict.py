@@ -1,0 +1,59 @@
+"""``medfusion predict RUN MANIFEST`` or ``medfusion predict --model ARTIFACT.onnx MANIFEST``:
+score a new manifest with a trained run, or with an exported ONNX model through ONNX Runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medfusion_core.errors import MedFusionError
+
+
+def _predict_with_artifact(model: Path, manifest: Path, out: Path) -> Path:
+    try:
+        from medfusion_plugin_export.predict import predict_with_artifact
+    except ImportError:
+        raise MedFusionError(
+            "'predict --model' needs the export plugin: run 'medfusion install medfusion-plugin-export'"
+        ) from None
+    predict_with_artifact(model, manifest, out)
+    return out
+
+
+@click.command("predict")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[RUN] MANIFEST")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Score with an exported ONNX artifact (from 'medfusion export') instead of a run.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("predictions.csv"),
+    show_default=True,
+    help="CSV to write.",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(["fused", "image", "clinical"]),
+    default="fused",
+    show_default=True,
+    help="Which trained model of the run scores.",
+)
+def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str) -> None:
+    """Score MANIFEST (the training columns; the label column is optional) with a run's fitted
+    preprocessing and its threshold chosen on validation (after 'medfusion evaluate'), or with
+    an exported model given by --model."""
+    expected = 1 if model is not None else 2
+    if len(paths) != expected:
+        usage = "--model ARTIFACT.onnx MANIFEST" if model is not None else "RUN MANIFEST"
+        raise click.UsageError(f"expected {usage}, got {len(paths)} path(s)")
+    if model is not None:
+        written = _predict_with_artifact(model, paths[0], out)
+    else:
+        from medfusion_core.workflow import predict_manifest
+
+        written = predict_manifest(paths[0], paths[1], out, variant=variant)
+    click.echo(f"predictions: {written}")

@@ -1,0 +1,85 @@
+"""Label encoding per task type: binary -> float 0/1, multiclass -> int64 index, regression -> float."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from medfusion_core.config import TaskConfig
+from medfusion_core.errors import DataError
+
+_TRUE = {"1", "1.0", "true", "yes"}
+_FALSE = {"0", "0.0", "false", "no"}
+
+
+@attrs.frozen
+class EncodedLabels:
+    """Encoded labels and the class names (``None`` for regression).
+
+    ``values`` is float32 for binary (0/1) and regression, int64 for multiclass.
+    """
+
+    values: np.ndarray
+    classes: list[str] | None
+
+
+def encode_labels(raw: np.ndarray, task: TaskConfig, source: Path, column: str = "label") -> EncodedLabels:
+    """Encode raw text labels (one per patient) for ``task``; ``source`` and ``column`` name errors.
+
+    Binary accepts 0/1, booleans (true/false, yes/no) or two class names; with names the
+    positive class is ``task.classes[1]`` when classes are given, else the second in sorted order.
+    Multiclass maps ``task.classes`` (default: sorted distinct labels) to 0..K-1. Regression parses
+    numbers. A classification label with a single class fails.
+    """
+    text = [str(v).strip() for v in raw]
+    if task.type == "regression":
+        return EncodedLabels(_parse_numbers(text, source, column), None)
+    classes = list(task.classes) if task.classes else None
+    if task.type == "binary" and classes is None:
+        lowered = {t.lower() for t in text}
+        if lowered <= _TRUE | _FALSE:
+            values = np.array([t.lower() in _TRUE for t in text], dtype=np.float32)
+            _check_two_classes(values, ["0", "1"], source, column)
+            return EncodedLabels(values, ["0", "1"])
+    if classes is None:
+        classes = sorted(set(text))
+    if task.type == "binary" and len(classes) != 2:
+        raise DataError(
+            f"{source}: column {column!r}: a binary task needs exactly 2 classes, found {classes[:10]}; "
+            "set task.classes or task.type"
+        )
+    index = {name: i for i, name in enumerate(classes)}
+    unknown = [t for t in text if t not in index]
+    if unknown:
+        raise DataError(
+            f"{source}: column {column!r}: label {unknown[0]!r} is not one of task.classes {classes}"
+        )
+    codes = np.array([index[t] for t in text], dtype=np.int64)
+    _check_two_classes(codes, classes, source, column)
+    values = codes.astype(np.float32) if task.type == "binary" else codes
+    return EncodedLabels(values, classes)
+
+
+def _check_two_classes(codes: np.ndarray, classes: list[str], source: Path, column: str) -> None:
+    present = np.unique(codes)
+    if present.size < 2:
+        only = classes[int(present[0])] if present.size else "none"
+        raise DataError(
+            f"{source}: column {column!r}: every label is {only!r}; a classifier needs at least two classes"
+        )
+
+
+def _parse_numbers(text: list[str], source: Path, column: str) -> np.ndarray:
+    values = np.empty(len(text), dtype=np.float32)
+    for i, t in enumerate(text):
+        try:
+            values[i] = float(t)
+        except ValueError:
+            raise DataError(
+                f"{source}: column {column!r}: label {t!r} is not a number (regression task)"
+            ) from None
+        if not np.isfinite(values[i]):
+            raise DataError(f"{source}: column {column!r}: label {t!r} is not a finite number")
+    return values

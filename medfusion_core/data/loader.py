@@ -1,0 +1,212 @@
+"""Batches in the agreed Batch format, from a thread pool or from torch DataLoader workers.
+
+Batch (dict): ``images`` float32 ``[B, V, C, H, W]`` (3D: ``[B, V, C, D, H, W]``), ``view_mask``
+bool ``[B, V]``, ``clinical`` float32 ``[B, F]``, ``modality_mask`` bool ``[B, 2]`` (image,
+clinical), ``label`` (float32 ``[B]``, int64 ``[B]`` for multiclass), ``patient_id`` list[str],
+``index`` int64 ``[B]`` (patient index in the manifest) and, when ``data.mask`` is configured,
+``lesion_mask`` float32 ``[B, V, 1, H, W]`` with ``lesion_mask_valid`` bool ``[B, V]``.
+
+The order of an epoch is ``default_rng([seed, epoch, 0x5EED]).permutation`` of the split (for
+training; evaluation keeps manifest order), and each patient's augmentation depends only on
+``(seed, epoch, patient index)``, so both backends give identical batches and
+``iter_batches(epoch, start_batch=k)`` resumes an epoch exactly at batch ``k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from medfusion_core.data.samples import ImageCache, SampleWriter
+from medfusion_core.errors import DataError, MedFusionError
+
+if TYPE_CHECKING:
+    from medfusion_core.data.dataset import PreparedData
+
+BACKENDS = ("threads", "dataloader")
+_SHUFFLE = 0x5EED
+
+
+class BatchLoader:
+    """Batches of one split; iterate with :meth:`iter_batches` (or plain ``iter`` for epoch 0).
+
+    Args:
+        data: the prepared dataset.
+        split: ``train``, ``val``, ``test`` or ``all``.
+        train: shuffle and augment (default: ``split == "train"``).
+        batch_size, backend, workers: override ``data.loader`` (``auto`` means ``threads``).
+        drop_last: drop a final incomplete batch.
+        cache: keep decoded images in memory (up to a budget).
+    """
+
+    def __init__(
+        self,
+        data: PreparedData,
+        split: str,
+        *,
+        train: bool | None = None,
+        batch_size: int | None = None,
+        backend: str | None = None,
+        workers: int | None = None,
+        drop_last: bool = False,
+        cache: bool = True,
+    ) -> None:
+        settings = data.config.data.loader
+        self.data = data
+        self.split = split
+        self.train = split == "train" if train is None else train
+        self.batch_size = batch_size or settings.batch_size
+        backend = backend or settings.backend
+        self.backend = "threads" if backend == "auto" else backend
+        if self.backend not in BACKENDS:
+            raise DataError(
+                f"data.loader.backend: unknown backend {backend!r}; use auto, threads or dataloader"
+            )
+        self.workers = settings.workers if workers is None else workers
+        self.drop_last = drop_last
+        self.indices = data.indices(split)
+        self.views = data.manifest.max_views
+        self.writer = SampleWriter(data.config, data.manifest, ImageCache() if cache else ImageCache(0))
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        full, rest = divmod(len(self.indices), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.iter_batches(0)
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """Patient indices of ``epoch`` in the order they are batched."""
+        if not self.train:
+            return self.indices
+        return np.random.default_rng([self.data.config.seed, epoch, _SHUFFLE]).permutation(self.indices)
+
+    def batch_indices(self, epoch: int, start_batch: int = 0) -> list[np.ndarray]:
+        """The patient indices of every batch of ``epoch`` from ``start_batch`` on."""
+        order = self.epoch_order(epoch)
+        return [order[b * self.batch_size : (b + 1) * self.batch_size] for b in range(start_batch, len(self))]
+
+    def iter_batches(self, epoch: int, start_batch: int = 0) -> Iterator[dict[str, Any]]:
+        """Yield the batches of ``epoch`` starting at batch ``start_batch`` (for exact resume)."""
+        batches = self.batch_indices(epoch, start_batch)
+        if self.backend == "threads":
+            return self._threads(batches, epoch)
+        return self._dataloader(batches, epoch)
+
+    def _allocate(self, size: int) -> dict[str, np.ndarray]:
+        shape = self.writer.view_shape
+        arrays = {"images": np.zeros((size, self.views, *shape), dtype=np.float32)}
+        if self.writer.with_masks:
+            arrays["lesion_mask"] = np.zeros((size, self.views, 1, *shape[1:]), dtype=np.float32)
+        return arrays
+
+    def _write(self, arrays: dict[str, np.ndarray], position: int, index: int, epoch: int) -> None:
+        masks = arrays.get("lesion_mask")
+        self.writer.write(
+            int(index),
+            epoch,
+            self.train,
+            arrays["images"][position],
+            None if masks is None else masks[position],
+        )
+
+    def _threads(self, batches: list[np.ndarray], epoch: int) -> Iterator[dict[str, Any]]:
+        """Fill preallocated batches in a thread pool, preparing the next batch while one is used."""
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.workers), thread_name_prefix="medfusion-data"
+        ) as pool:
+
+            def submit(indices: np.ndarray) -> tuple[dict[str, np.ndarray], list[Any]]:
+                arrays = self._allocate(len(indices))
+                jobs = [pool.submit(self._write, arrays, p, i, epoch) for p, i in enumerate(indices)]
+                return arrays, jobs
+
+            pending = submit(batches[0]) if batches else None
+            for b, indices in enumerate(batches):
+                arrays, jobs = pending  # type: ignore[misc]
+                for job in jobs:
+                    job.result()
+                pending = submit(batches[b + 1]) if b + 1 < len(batches) else None
+                yield self.assemble(indices, arrays)
+
+    def _dataloader(self, batches: list[np.ndarray], epoch: int) -> Iterator[dict[str, Any]]:
+        """Build samples in torch DataLoader workers and stack them."""
+        from torch.utils.data import DataLoader
+
+        flat = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
+        loader = DataLoader(
+            _EpochSamples(self, flat, epoch),
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=self.workers,
+            collate_fn=_stack_samples,
+        )
+        try:
+            for indices, arrays in zip(batches, loader, strict=True):
+                yield self.assemble(indices, arrays)
+        except MedFusionError as exc:
+            raise type(exc)(worker_message(exc)) from None
+
+    def assemble(self, indices: np.ndarray, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The Batch of patients ``indices`` whose image arrays are filled in ``arrays``."""
+        import torch
+
+        data = self.data
+        view_mask = np.zeros((len(indices), self.views), dtype=bool)
+        for row, index in enumerate(indices):
+            view_mask[row, : len(data.manifest.views[index])] = True
+        batch: dict[str, Any] = {
+            "images": torch.from_numpy(arrays["images"]),
+            "view_mask": torch.from_numpy(view_mask),
+            "clinical": torch.from_numpy(data.clinical[indices]),
+            "modality_mask": torch.from_numpy(
+                np.stack([data.image_present[indices], data.clinical_present[indices]], axis=1)
+            ),
+            "label": torch.from_numpy(data.labels.values[indices]),
+            "patient_id": [data.manifest.patients[i] for i in indices],
+            "index": torch.from_numpy(np.asarray(indices, dtype=np.int64)),
+        }
+        if "lesion_mask" in arrays:
+            valid = np.zeros_like(view_mask)
+            for row, index in enumerate(indices):
+                flags = self.writer.has_masks(int(index))
+                valid[row, : len(flags)] = flags
+            batch["lesion_mask"] = torch.from_numpy(arrays["lesion_mask"])
+            batch["lesion_mask_valid"] = torch.from_numpy(valid)
+        return batch
+
+
+class _EpochSamples:
+    """Map-style dataset of one epoch's samples (position -> image arrays) for DataLoader."""
+
+    def __init__(self, loader: BatchLoader, order: np.ndarray, epoch: int) -> None:
+        self.loader = loader
+        self.order = order
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, position: int) -> dict[str, np.ndarray]:
+        arrays = self.loader._allocate(1)
+        self.loader._write(arrays, 0, int(self.order[position]), self.epoch)
+        return {key: value[0] for key, value in arrays.items()}
+
+
+def _stack_samples(samples: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Collate: stack each array (kept as numpy; the Batch is built in the main process)."""
+    return {key: np.stack([sample[key] for sample in samples]) for key in samples[0]}
+
+
+def worker_message(exc: BaseException) -> str:
+    """The original one-line message of an error re-raised by torch from a DataLoader worker
+    (torch prefixes it with the worker's traceback)."""
+    lines = str(exc).strip().splitlines()
+    if len(lines) < 2:
+        return str(exc)
+    _, _, message = lines[-1].partition(f"{type(exc).__name__}: ")
+    return message or lines[-1]

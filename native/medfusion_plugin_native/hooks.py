@@ -1,0 +1,24 @@
+"""Plugin hooks: the native kernels, named like the core's reference kernels.
+
+Only import strings here: nothing compiled or heavy is imported when the plugin is discovered.
+"""
+
+from __future__ import annotations
+
+from medfusion_core import ComponentSpec, hookimpl
+
+_KERNELS = {
+    "bootstrap_auc": "Rust bootstrap AUROC/AUPRC: one sort, O(n) per resample, parallel over resamples",
+    "preprocess_into": "Rust fused crop/resize/flip/window/normalise into a preallocated batch",
+    "rotate_into": "Rust bilinear rotation about the image centre",
+    "intensity_jitter": "Rust in-place x * scale + shift",
+}
+
+
+@hookimpl
+def medfusion_register_kernels() -> list[ComponentSpec]:
+    """The accelerated kernels; each replaces the core reference of the same name."""
+    return [
+        ComponentSpec(name, "kernel", f"medfusion_plugin_native.kernels:{name}", summary)
+        for name, summary in _KERNELS.items()
+    ]

@@ -1,0 +1,3 @@
+"""MedFusion multi-view aggregators: pool per-view features of a patient under a view mask."""
+
+__version__ = "0.1.0"

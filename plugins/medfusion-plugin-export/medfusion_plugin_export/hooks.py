@@ -1,0 +1,42 @@
+"""Registers the exporters (import strings only: nothing heavy is imported here)."""
+
+from __future__ import annotations
+
+from medfusion_core import ComponentSpec, Param, hookimpl
+
+_PARAMS = {
+    "verbose": Param("bool", False, "print the verification figures"),
+    "variant": Param("str", "fused", "model variant of the run to export", ("fused", "image", "clinical")),
+    "held_out": Param("int", 8, "test-split samples compared with eager PyTorch"),
+}
+
+
+@hookimpl
+def medfusion_register_exporters() -> list[ComponentSpec]:
+    """ONNX (dynamo exporter), torch.export .pt2 and TorchScript (deprecated upstream)."""
+    return [
+        ComponentSpec(
+            "onnx",
+            "exporter",
+            "medfusion_plugin_export.exporters:OnnxExporter",
+            "ONNX via the dynamo exporter, dynamic batch, verified with ONNX Runtime.",
+            _PARAMS,
+            extra={"formats": ["onnx"], "suffix": ".onnx"},
+        ),
+        ComponentSpec(
+            "pt2",
+            "exporter",
+            "medfusion_plugin_export.exporters:Pt2Exporter",
+            "torch.export program (.pt2), dynamic batch, verified against eager PyTorch.",
+            _PARAMS,
+            extra={"formats": ["pt2"], "suffix": ".pt2"},
+        ),
+        ComponentSpec(
+            "torchscript",
+            "exporter",
+            "medfusion_plugin_export.exporters:TorchScriptExporter",
+            "TorchScript (.ts) for older deployments; deprecated upstream, prefer pt2 or onnx.",
+            _PARAMS,
+            extra={"formats": ["torchscript"], "suffix": ".ts", "deprecated": True},
+        ),
+    ]

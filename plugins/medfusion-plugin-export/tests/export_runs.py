@@ -1,0 +1,137 @@
+"""Test helpers: a tiny backbone plugin and a run folder in the ``medfusion_core.runs`` layout.
+
+The run is written by hand (demo data, resolved config, fitted tabular preprocessing, a seeded
+untrained checkpoint, a validation threshold), so export tests do not depend on training.
+Loaded by file path under :data:`MODULE` so the tiny plugin's import strings resolve.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from medfusion_core import ComponentSpec, hookimpl
+
+MODULE = "medfusion_export_test_runs"
+PLUGIN = "medfusion-plugin-export-testkit"
+
+
+class TinyCNN(nn.Module):
+    """One strided conv + ReLU, global average pooling: the backbone contract in miniature."""
+
+    def __init__(self, *, in_chans: int, pretrained: str | None = None, width: int = 6) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_chans, width, 3, stride=2, padding=1)
+        self.feature_channels = width
+        self.out_features = width
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, C, H, W]`` -> feature map."""
+        return torch.relu(self.conv(x))
+
+    def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """Global average pooling."""
+        return feature_map.mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``pool(forward_features(x))``."""
+        return self.pool(self.forward_features(x))
+
+
+class ItemBackbone(TinyCNN):
+    """A backbone no exporter can capture: Python control flow on a tensor value."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Doubles the map when its sum is positive (data-dependent)."""
+        features = super().forward_features(x)
+        return features * 2 if float(features.sum()) > 0 else features
+
+
+@hookimpl
+def medfusion_register_backbones() -> list[ComponentSpec]:
+    """``tinycnn`` and the unexportable ``itembackbone``."""
+    return [
+        ComponentSpec("tinycnn", "backbone", f"{MODULE}:TinyCNN", "tiny test CNN"),
+        ComponentSpec("itembackbone", "backbone", f"{MODULE}:ItemBackbone", "unexportable test CNN"),
+    ]
+
+
+def load_testkit() -> Any:
+    """This module, imported under :data:`MODULE` (once)."""
+    if MODULE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(MODULE, Path(__file__))
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[MODULE] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[MODULE]
+
+
+def register_all(host: Any) -> None:
+    """Register the test kit and every installed first-party component plugin on ``host``."""
+    import medfusion_plugin_aggregators.hooks
+    import medfusion_plugin_export.hooks
+    import medfusion_plugin_fusion.hooks
+
+    host.register(load_testkit(), PLUGIN)
+    host.register(medfusion_plugin_export.hooks, "medfusion-plugin-export")
+    host.register(medfusion_plugin_aggregators.hooks, "medfusion-plugin-aggregators")
+    host.register(medfusion_plugin_fusion.hooks, "medfusion-plugin-fusion")
+    for module, name in (
+        ("medfusion_plugin_cnn.hooks", "medfusion-plugin-cnn"),
+        ("medfusion_plugin_swin.hooks", "medfusion-plugin-swin"),
+    ):
+        try:
+            host.register(importlib.import_module(module), name)
+        except ImportError:
+            continue
+
+
+def make_run(
+    root: Path,
+    *,
+    backbone: str = "tinycnn",
+    aggregator: str = "mean",
+    fusion: str = "concat",
+    patients: int = 16,
+    size: int = 32,
+    threshold: float = 0.37,
+    task: dict[str, Any] | None = None,
+) -> Path:
+    """Write demo data under ``root/data`` and a run folder for it; returns the run folder.
+
+    Must be called with the component plugins registered on the current host.
+    """
+    from medfusion_core.config import config_to_dict, structure_config
+    from medfusion_core.data import prepare_data
+    from medfusion_core.demo import demo_config, write_demo
+    from medfusion_core.model import build_model
+    from medfusion_core.runs import RunPaths, save_checkpoint, write_json, write_splits
+
+    data_dir = write_demo(root / "data", patients=patients, seed=3)
+    raw = demo_config()
+    raw["data"]["manifest"] = str(data_dir / "manifest.csv")
+    raw["data"]["image"]["size"] = [size, size]
+    raw["data"]["mask"] = None
+    raw["model"]["backbone"] = {"name": backbone}
+    raw["model"]["aggregator"] = {"name": aggregator}
+    raw["model"]["fusion"] = {"name": fusion}
+    raw["runs_dir"] = str(root / "runs")
+    if task is not None:
+        raw["task"] = task
+    config = structure_config(raw, "<test>")
+    paths = RunPaths.for_config(config)
+    paths.root.mkdir(parents=True)
+    paths.config.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")
+    data = prepare_data(config)
+    write_splits(paths.splits, zip(data.manifest.patients, data.splits, strict=True))
+    write_json(paths.preprocessing, {"tabular": data.tabular.to_json(), "thresholds": {"fused": threshold}})
+    torch.manual_seed(11)
+    model = build_model(config, clinical_features=data.clinical_features, num_outputs=data.num_outputs)
+    save_checkpoint(paths.variant("fused").best, {"format": 1, "model": model.state_dict(), "ema": None})
+    return paths.root

@@ -1,0 +1,36 @@
+"""Plugin hooks: Swin and SwinV2 backbones, described by import strings (no torch import here)."""
+
+from __future__ import annotations
+
+from medfusion_core import ComponentSpec, Param, hookimpl
+from medfusion_plugin_swin.catalog import FAMILIES, NAMES
+
+_MODULE = "medfusion_plugin_swin.backbones"
+
+_PARAMS = {
+    "img_size": Param("int", 224, "input image size (e.g. 64 for small inputs)"),
+    "window_size": Param("int", 7, "attention window size; clamped to each stage's map size"),
+    "drop_rate": Param("float", 0.0, "dropout on the pooled features"),
+    "drop_path_rate": Param("float", 0.0, "stochastic depth rate"),
+    "attn_drop_rate": Param("float", 0.0, "dropout on attention weights"),
+}
+
+
+@hookimpl
+def medfusion_register_backbones() -> list[ComponentSpec]:
+    """Swin/SwinV2 names plus ``swin_*`` and ``swinv2_*`` family patterns."""
+    specs = [
+        ComponentSpec(name, "backbone", f"{_MODULE}:named.{name}", f"timm {name}", _PARAMS) for name in NAMES
+    ]
+    specs += [
+        ComponentSpec(
+            pattern,
+            "backbone",
+            f"{_MODULE}:create",
+            "any timm Swin model of this family",
+            _PARAMS,
+            extra={"examples": [example]},
+        )
+        for pattern, example in FAMILIES.items()
+    ]
+    return specs

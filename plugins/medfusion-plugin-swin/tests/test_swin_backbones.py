@@ -1,0 +1,87 @@
+"""Swin/SwinV2 backbones: every name builds at 64x64, NCHW map and pooling equal timm, weights."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import medfusion_plugin_swin.hooks as hooks
+import pytest
+import timm
+import torch
+
+from medfusion_core.registry import get_registry
+from medfusion_core.testing import conformance
+
+ALL_NAMES = conformance.component_names("backbone", hooks)
+#: A small Swin configuration (timm keyword arguments pass through) so real runs stay fast.
+SMALL = {"img_size": 64, "embed_dim": 24, "depths": (1, 1, 2, 1), "num_heads": (1, 2, 2, 4)}
+
+
+@pytest.fixture
+def registry(medfusion_host):
+    """The registry of an isolated host holding only this plugin."""
+    medfusion_host.register(hooks, "medfusion-plugin-swin")
+    return get_registry()
+
+
+@pytest.mark.parametrize(
+    ("name", "in_chans"), [(name, 1) for name in ALL_NAMES] + [("swin_tiny_patch4_window7_224", 3)]
+)
+def test_swin_every_backbone_builds_at_64(registry, name, in_chans):
+    with torch.device("meta"):
+        backbone = registry.create("backbone", name, in_chans=in_chans, img_size=64).eval()
+        feature_map = backbone.forward_features(torch.empty(2, in_chans, 64, 64))
+        pooled = backbone.pool(feature_map)
+    assert tuple(feature_map.shape) == (2, backbone.feature_channels, 2, 2)
+    assert tuple(pooled.shape) == (2, backbone.out_features)
+
+
+def test_swin_families_and_names_are_listed(registry):
+    assert "swin_tiny_patch4_window7_224" in registry.names("backbone", "swin_*")
+    assert registry.resolve("backbone", "swinv2_base_window16_256").name == "swinv2_*"
+    assert {"img_size", "window_size"} <= set(registry.resolve("backbone", "swinv2_tiny_window8_256").params)
+
+
+@pytest.mark.parametrize("name", ["swin_tiny_patch4_window7_224", "swinv2_tiny_window8_256"])
+@torch.no_grad()
+def test_swin_map_and_pooled_features_equal_timm(registry, name):
+    torch.manual_seed(0)
+    backbone = registry.create("backbone", name, in_chans=1, window_size=4, **SMALL).eval()
+    reference = timm.create_model(name, num_classes=0, in_chans=1, window_size=4, **SMALL).eval()
+    reference.load_state_dict(backbone.model.state_dict())
+    x = torch.randn(2, 1, 64, 64)
+    channels_last = reference.forward_features(x)
+    assert torch.allclose(backbone.forward_features(x), channels_last.permute(0, 3, 1, 2), atol=1e-6)
+    assert torch.allclose(backbone(x), reference.forward_head(channels_last, pre_logits=True), atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:timm.*")
+@torch.no_grad()
+def test_swin_local_weights_round_trip_and_new_window(registry, tmp_path):
+    torch.manual_seed(1)
+    name = "swin_tiny_patch4_window7_224"
+    source = timm.create_model(name, num_classes=3, **SMALL).eval()
+    path = tmp_path / "swin.pth"
+    torch.save(source.state_dict(), path)
+    backbone = registry.create("backbone", name, in_chans=3, pretrained=path, **SMALL).eval()
+    x = torch.randn(2, 3, 64, 64)
+    assert torch.allclose(backbone(x), source.forward_head(source.forward_features(x), pre_logits=True))
+    # A different window: timm's checkpoint filter resizes the relative position bias tables.
+    other = registry.create("backbone", name, in_chans=1, pretrained=path, window_size=4, **SMALL)
+    assert other.eval()(torch.randn(2, 1, 64, 64)).shape == (2, other.out_features)
+
+
+def test_swin_conformance(registry):
+    conformance.check_backbone(
+        "swin_tiny_patch4_window7_224", in_chans=1, input_size=(64, 64), params={**SMALL, "window_size": 4}
+    )
+
+
+def test_swin_hooks_import_neither_torch_nor_timm():
+    code = (
+        "import sys, medfusion_plugin_swin.hooks as h; h.medfusion_register_backbones(); "
+        "print(sorted({'torch', 'timm'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,50 @@
+"""``medfusion quickstart``: the whole product on the demo data, as a user runs it.
+
+The full run takes minutes on 2 CPU cores, so it only runs with ``MEDFUSION_SLOW_TESTS=1``; the
+fast test checks that a bad call is a one-line error that leaves the folder untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _quickstart(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDFUSION_")}
+    code = "import sys; from medfusion_core.cli import main; sys.argv = ['medfusion', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "quickstart", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+
+
+def test_non_empty_folder_is_refused_and_untouched(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    done = _quickstart(str(folder))
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not empty" in lines[0] and "--force" in lines[0]
+    assert os.listdir(folder) == ["notes.txt"] and (folder / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MEDFUSION_SLOW_TESTS"), reason="minutes long; set MEDFUSION_SLOW_TESTS=1"
+)
+def test_quickstart_fused_beats_both_baselines(tmp_path):
+    done = _quickstart(str(tmp_path / "qs"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = done.stdout.strip().splitlines()[-1].removeprefix("report: ")
+    assert report.endswith("report.html") and os.path.isfile(report)
+    metrics = json.loads((tmp_path / "qs/runs/demo/report/metrics.json").read_text())
+    auroc = {label: model["auroc"]["value"] for label, model in metrics["models"].items()}
+    assert auroc["fused"] > auroc["image-only"] and auroc["fused"] > auroc["clinical-only"], auroc
