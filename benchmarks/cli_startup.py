@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import median_seconds, result_line  # noqa: E402
+from _report import median_seconds, result_line
 
 REPEATS = 7
 

@@ -76,7 +76,9 @@ class PluginCommandGroup(click.Group):
 @click.group(cls=PluginCommandGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="medfusion")
 @click.option("--strict", is_flag=True, help="Fail when any plugin fails to load or is incompatible.")
-@click.option("--only", metavar="NAMES", help="Load only these plugins (comma-separated; env MEDFUSION_PLUGINS).")
+@click.option(
+    "--only", metavar="NAMES", help="Load only these plugins (comma-separated; env MEDFUSION_PLUGINS)."
+)
 @click.option("--disable", metavar="NAMES", help="Do not load these plugins (env MEDFUSION_DISABLE_PLUGINS).")
 @click.option("--traceback", is_flag=True, help="Show the full traceback on errors.")
 def cli(strict: bool, only: str | None, disable: str | None, traceback: bool) -> None:
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         if _wants_traceback(args):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --traceback for details)", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --traceback for details)", err=True
+        )
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

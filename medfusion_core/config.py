@@ -170,7 +170,13 @@ UNUSED_BY_MODALITIES: dict[str, frozenset[str]] = {
     "fused": frozenset(),
     "image": frozenset({"model.fusion"}),
     "clinical": frozenset(
-        {"model.backbone", "model.backbone.attention", "model.aggregator", "model.fusion", "model.attention_loss"}
+        {
+            "model.backbone",
+            "model.backbone.attention",
+            "model.aggregator",
+            "model.fusion",
+            "model.attention_loss",
+        }
     ),
 }
 
@@ -310,9 +316,7 @@ def check_components(config: ExperimentConfig, source: str) -> None:
                 )
             if not param.accepts(value):
                 expected = param.type + (f" in {list(param.choices)}" if param.choices else "")
-                raise ConfigError(
-                    f"{source}: {path}.params.{key}: expected {expected}, got {value!r}"
-                )
+                raise ConfigError(f"{source}: {path}.params.{key}: expected {expected}, got {value!r}")
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def _views_count(rng: np.random.Generator) -> int:
     return 0 if u < 0.05 else 1 if u < 0.30 else 2
 
 
-def write_demo(directory: str | Path, *, patients: int = 300, seed: int = 0, force: bool = False) -> Path:
+def write_demo(directory: str | Path, *, patients: int = 500, seed: int = 0, force: bool = False) -> Path:
     """Write the demo dataset into ``directory`` (atomically: built in a temporary sibling folder
     and renamed). A non-empty ``directory`` is refused unless ``force``. Returns the folder."""
     target = Path(directory).expanduser().resolve()
@@ -143,17 +143,17 @@ def demo_config() -> dict:
                 "std": [0.2],
                 "augment": {"flip": True, "rotate_degrees": 10.0},
             },
-            "loader": {"backend": "auto", "batch_size": 16, "workers": 2},
+            "loader": {"backend": "auto", "batch_size": 8, "workers": 2},
         },
         "task": {"type": "binary"},
         "model": {
             "modalities": "fused",
-            "backbone": {"name": "resnet18"},
+            "backbone": {"name": "regnetx_002"},
             "aggregator": {"name": "mean"},
             "tabular": {"hidden": [32], "dropout": 0.1},
             "fusion": {"name": "gated", "params": {"hidden": 16}},
         },
-        "trainer": {"name": "default", "params": {"epochs": 8, "lr": 0.001, "weight_decay": 0.01}},
+        "trainer": {"name": "default", "params": {"epochs": 10, "lr": 0.002, "weight_decay": 0.01}},
         "evaluation": {"bootstrap": 200},
         "runs_dir": "runs",
     }

@@ -171,7 +171,7 @@ class PluginHost:
             return
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - isolation: any import failure marks the plugin
+        except Exception as exc:
             self._fail(record, "failed", "import", f"{type(exc).__name__}: {exc}")
             return
         self._register_module(module, record)
@@ -201,7 +201,7 @@ class PluginHost:
     def _register_module(self, module: object, record: PluginRecord) -> None:
         try:
             self._pm.register(module, name=record.name)
-        except Exception as exc:  # noqa: BLE001 - pluggy validation errors (unknown hook, bad args)
+        except Exception as exc:
             self._fail(record, "failed", "register", f"{type(exc).__name__}: {exc}")
             return
         specs: list[ComponentSpec] = []
@@ -216,7 +216,7 @@ class PluginHost:
                 hooks.append(hook_name)
                 try:
                     specs.extend(self._checked_specs(impl.function(), kind, record.name, hook_name))
-                except Exception as exc:  # noqa: BLE001 - isolation: a raising hook fails its plugin
+                except Exception as exc:
                     self._pm.unregister(name=record.name)
                     self._fail(record, "failed", hook_name, f"{type(exc).__name__}: {exc}")
                     return
@@ -234,7 +234,9 @@ class PluginHost:
             if not isinstance(item, ComponentSpec):
                 raise TypeError(f"{hook_name} returned {type(item).__name__}, expected ComponentSpec")
             if item.kind != kind:
-                raise TypeError(f"{hook_name} returned {item.name!r} of kind {item.kind!r}, expected {kind!r}")
+                raise TypeError(
+                    f"{hook_name} returned {item.name!r} of kind {item.kind!r}, expected {kind!r}"
+                )
             specs.append(attrs.evolve(item, plugin=plugin))
         return specs
 

@@ -85,7 +85,9 @@ class ComponentRegistry:
     def _unknown_message(self, kind: str, name: str) -> str:
         installed = self.names(kind)
         if not installed:
-            return f"unknown {kind} {name!r}: no {kind} is installed; see 'medfusion list-plugins --available'"
+            return (
+                f"unknown {kind} {name!r}: no {kind} is installed; see 'medfusion list-plugins --available'"
+            )
         close = difflib.get_close_matches(name.rpartition(":")[2], installed, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         shown = ", ".join(installed[:30]) + (" ..." if len(installed) > 30 else "")

@@ -133,7 +133,7 @@ class ComponentSpec:
             target: Any = importlib.import_module(module_name)
             for part in attr_path.split("."):
                 target = getattr(target, part)
-        except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
+        except Exception as exc:
             raise PluginError(
                 f"{self.kind} {self.qualified_name!r}: cannot import {self.factory} "
                 f"({type(exc).__name__}: {exc}); reinstall {self.plugin or 'the plugin'}"

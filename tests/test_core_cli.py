@@ -47,7 +47,9 @@ def first_party_distributions() -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list-plugins"], ["list-plugins", "--json"], ["doctor"], ["info", "medfusion-core"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["list-plugins"], ["list-plugins", "--json"], ["doctor"], ["info", "medfusion-core"]]
+)
 def test_listing_commands_never_import_torch(args):
     result = run_cli(*args)
     assert "TORCH_IMPORTED=False" in result.stderr, result.stderr
@@ -88,8 +90,10 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     result = run_cli("validate", str(config))
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if not line.startswith("TORCH_IMPORTED")]
-    assert lines == [f"error: {config}: (top level): unknown field 'sed' (did you mean 'seed'?); allowed: "
-                     "name, data, seed, task, model, trainer, evaluation, runs_dir"]
+    assert lines == [
+        f"error: {config}: (top level): unknown field 'sed' (did you mean 'seed'?); allowed: "
+        "name, data, seed, task, model, trainer, evaluation, runs_dir"
+    ]
     traced = run_cli("--traceback", "validate", str(config))
     assert "Traceback" in traced.stderr
 
@@ -103,7 +107,9 @@ def test_info_unknown_suggests_and_fails():
 def test_validate_accepts_a_good_config(tmp_path):
     (tmp_path / "m.csv").write_text("patient_id,image,label\np1,a.png,1\n")
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"name": "x", "data": {"manifest": "m.csv"}, "model": {"modalities": "clinical"}}))
+    config.write_text(
+        yaml.safe_dump({"name": "x", "data": {"manifest": "m.csv"}, "model": {"modalities": "clinical"}})
+    )
     result = run_cli("validate", str(config))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"ok: {config} is valid")

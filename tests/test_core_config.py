@@ -94,8 +94,14 @@ def test_valid_config_loads_with_paths_resolved_against_the_file(host, tmp_path)
         ({"data__loader__batch_size": True}, "data.loader.batch_size: expected int"),
         ({"task__type": "ranking"}, "task.type"),
         ({"model__fusion__name": "gatd"}, "model.fusion.name: unknown fusion 'gatd'; did you mean 'gated'?"),
-        ({"model__fusion__params": {"hiden": 3}}, "model.fusion.params.hiden: unknown parameter of fusion 'gated'; did you mean 'hidden'?"),
-        ({"model__fusion__params": {"hidden": "wide"}}, "model.fusion.params.hidden: expected int, got 'wide'"),
+        (
+            {"model__fusion__params": {"hiden": 3}},
+            "model.fusion.params.hiden: unknown parameter of fusion 'gated'; did you mean 'hidden'?",
+        ),
+        (
+            {"model__fusion__params": {"hidden": "wide"}},
+            "model.fusion.params.hidden: expected int, got 'wide'",
+        ),
         ({"trainer": {"name": "fancy"}}, "trainer.name: unknown trainer 'fancy'"),
     ],
 )
@@ -110,7 +116,7 @@ def test_errors_name_the_file_and_the_dotted_field(host, tmp_path, changes, expe
 
 
 def test_missing_required_field_and_non_mapping():
-    with pytest.raises(ConfigError, match="cfg.yaml: data: required field is missing"):
+    with pytest.raises(ConfigError, match=r"cfg\.yaml: data: required field is missing"):
         structure_config({"name": "x"}, "cfg.yaml")
     with pytest.raises(ConfigError, match="must be a mapping"):
         structure_config(["a"], "cfg.yaml")

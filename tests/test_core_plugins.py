@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from packaging.specifiers import SpecifierSet
 
 from medfusion_core import __version__
@@ -43,7 +42,9 @@ CORE_RANGE = ">=0.1,<0.2"
 @pytest.fixture
 def ecosystem(fake_distribution):
     """A set of installed plugins, one of each way a plugin can go wrong, plus healthy ones."""
-    fake_distribution("mf-good-one", module_source=GOOD.format(name="alpha"), requires=[f"medfusion-core{CORE_RANGE}"])
+    fake_distribution(
+        "mf-good-one", module_source=GOOD.format(name="alpha"), requires=[f"medfusion-core{CORE_RANGE}"]
+    )
     fake_distribution("mf-good-two", module_source=GOOD.format(name="alpha"), requires=["medfusion-core"])
     fake_distribution("mf-healthy", module_source=GOOD.format(name="beta"), requires=["numpy>=1"])
     fake_distribution("mf-broken-import", module_source=BROKEN_IMPORT)
@@ -108,7 +109,7 @@ def test_same_name_from_two_plugins_names_both_and_plugin_prefix_resolves(ecosys
 
 
 def test_strict_mode_turns_failures_into_errors(ecosystem):
-    with pytest.raises(PluginError, match="mf-broken-import|mf-needs-future-core|mf-raising-hook"):
+    with pytest.raises(PluginError, match=r"mf-broken-import|mf-needs-future-core|mf-raising-hook"):
         PluginHost(autoload=True, allow=(), disable=(), strict=True).records()
 
 

@@ -25,7 +25,9 @@ def test_unknown_name_suggests_close_names_and_lists_installed():
 
 
 def test_family_pattern_resolves_concrete_names_and_passes_the_name():
-    registry = ComponentRegistry([_spec("res*", factory="builtins:tuple"), _spec("resnet*", factory="builtins:list")])
+    registry = ComponentRegistry(
+        [_spec("res*", factory="builtins:tuple"), _spec("resnet*", factory="builtins:list")]
+    )
     assert registry.resolve("backbone", "resnet101").name == "resnet*"  # the most specific family
     assert registry.create("backbone", "resnet101") == list("resnet101")
     assert registry.names("backbone", "res*") == ["res*", "resnet*"]
@@ -48,7 +50,7 @@ def test_broken_factory_import_is_a_plugin_error_naming_the_plugin():
 
 
 def test_bad_factory_string_is_rejected():
-    with pytest.raises(ValueError, match="package.module:Factory"):
+    with pytest.raises(ValueError, match=r"package\.module:Factory"):
         ComponentSpec("x", "fusion", "not_an_import_string")
 
 

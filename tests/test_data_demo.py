@@ -60,7 +60,7 @@ def test_fusing_both_modalities_beats_either_alone(demo):
 
 def test_config_names_the_quickstart_components(demo):
     config = yaml.safe_load((demo / "config.yaml").read_text())
-    assert config["model"]["backbone"]["name"] == "resnet18"
+    assert config["model"]["backbone"]["name"] == "regnetx_002"
     assert config["data"]["image"]["channels"] == 1 and config["data"]["image"]["size"] == [64, 64]
 
 

@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 
 def _quickstart(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDFUSION_")}
@@ -37,9 +35,6 @@ def test_non_empty_folder_is_refused_and_untouched(tmp_path):
     assert os.listdir(folder) == ["notes.txt"] and (folder / "notes.txt").read_text() == "keep me"
 
 
-@pytest.mark.skipif(
-    not os.environ.get("MEDFUSION_SLOW_TESTS"), reason="minutes long; set MEDFUSION_SLOW_TESTS=1"
-)
 def test_quickstart_fused_beats_both_baselines(tmp_path):
     done = _quickstart(str(tmp_path / "qs"))
     assert done.returncode == 0, done.stderr[-2000:]

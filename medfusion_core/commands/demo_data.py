@@ -9,7 +9,7 @@ import click
 
 @click.command("demo-data")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--patients", default=300, show_default=True, help="Number of synthetic patients.")
+@click.option("--patients", default=500, show_default=True, help="Number of synthetic patients.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY even when it is not empty.")
 def command(directory: Path, patients: int, seed: int, force: bool) -> None:

@@ -9,7 +9,7 @@ import click
 
 @click.command("quickstart")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default="medfusion-quickstart")
-@click.option("--patients", default=300, show_default=True, help="Number of synthetic patients.")
+@click.option("--patients", default=500, show_default=True, help="Number of synthetic patients.")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY even when it is not empty.")
 def command(directory: Path, patients: int, force: bool) -> None:
     """Write the demo dataset into DIR, train the fused model and the image-only and clinical-only
