@@ -161,6 +161,9 @@ the installed plugins (`medfusion info KIND/NAME` lists a component's parameters
 
 
 def _command_help(command: click.Command, ctx: click.Context) -> str:
+    # click caches a command's help option with the option names of the first context it saw;
+    # a command invoked on its own earlier in the process (tests do) would document only --help.
+    command._help_option = None
     formatter = click.HelpFormatter(width=HELP_WIDTH, max_width=HELP_WIDTH)
     command.format_help(ctx, formatter)
     return formatter.getvalue().rstrip()
