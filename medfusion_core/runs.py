@@ -79,6 +79,21 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], *, binary: bool
     return path
 
 
+def replace_with_copy_of(source: str | Path, path: str | Path) -> Path:
+    """Atomically make ``path`` hold the same bytes as ``source`` (a hard link when the file
+    system allows it, else a copy); safe because run files are only ever replaced, never edited."""
+    source, path = Path(source), Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return atomic_write(path, lambda handle: handle.write(source.read_bytes()))
+    os.replace(tmp, path)
+    return path
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Atomically write a UTF-8 text file."""
     return atomic_write(path, lambda handle: handle.write(text), binary=False)

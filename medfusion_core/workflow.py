@@ -130,8 +130,7 @@ def _job(config: ExperimentConfig, data: Any, model: Any, variant: str) -> runs.
     val = data.loader("val") if len(val_indices) else None
 
     def train_batches(epoch: int, start: int, rank: int, world_size: int) -> Iterator[dict[str, Any]]:
-        for batch in train.iter_batches(epoch, start):
-            yield runs.shard_batch(batch, rank, world_size)
+        return train.iter_batches(epoch, start, shard=(rank, world_size))
 
     return runs.TrainingJob(
         config=config,

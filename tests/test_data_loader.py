@@ -12,8 +12,10 @@ from PIL import Image
 
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
+from medfusion_core.data.samples import SampleWriter
 from medfusion_core.errors import DataError
 from medfusion_core.imageops import preprocess_into
+from medfusion_core.runs import shard_batch
 
 #: Only the core plugin (reference kernels, core readers): installed plugins never leak in.
 pytestmark = pytest.mark.usefixtures("medfusion_host")
@@ -103,6 +105,26 @@ def test_resume_mid_epoch_gives_the_remaining_batches(tmp_path):
         assert_same(a, b)
     ids = [pid for batch in full for pid in batch["patient_id"]]
     assert sorted(ids) == sorted(r[0] for r in ROWS)
+
+
+@pytest.mark.parametrize("backend", ["threads", "dataloader"])
+def test_ranks_read_only_their_share_of_each_global_batch(tmp_path, monkeypatch, backend):
+    data = build(tmp_path, augment=AUGMENT)
+    loader = data.loader("all", train=True, backend=backend, batch_size=4, workers=0, cache=False)
+    full = list(loader.iter_batches(epoch=1))
+    read: list[int] = []
+    write = SampleWriter.write
+
+    def counting_write(self, index, *args):
+        read.append(index)
+        write(self, index, *args)
+
+    monkeypatch.setattr(SampleWriter, "write", counting_write)
+    shards = [list(loader.iter_batches(epoch=1, shard=(rank, 3))) for rank in range(3)]
+    assert sorted(read) == sorted(int(i) for batch in full for i in batch["index"])  # each patient read once
+    for b, batch in enumerate(full):
+        for rank in range(3):
+            assert_same(shards[rank][b], shard_batch(batch, rank, 3))
 
 
 def test_masks_for_padded_views_and_missing_modalities(tmp_path):

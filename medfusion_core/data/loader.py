@@ -85,14 +85,26 @@ class BatchLoader:
             return self.indices
         return np.random.default_rng([self.data.config.seed, epoch, _SHUFFLE]).permutation(self.indices)
 
-    def batch_indices(self, epoch: int, start_batch: int = 0) -> list[np.ndarray]:
-        """The patient indices of every batch of ``epoch`` from ``start_batch`` on."""
-        order = self.epoch_order(epoch)
-        return [order[b * self.batch_size : (b + 1) * self.batch_size] for b in range(start_batch, len(self))]
+    def batch_indices(
+        self, epoch: int, start_batch: int = 0, shard: tuple[int, int] = (0, 1)
+    ) -> list[np.ndarray]:
+        """The patient indices of every batch of ``epoch`` from ``start_batch`` on; with ``shard``
+        ``(rank, world_size)`` only rank ``rank``'s contiguous share of each global batch."""
+        from medfusion_core.runs import shard_bounds
 
-    def iter_batches(self, epoch: int, start_batch: int = 0) -> Iterator[dict[str, Any]]:
-        """Yield the batches of ``epoch`` starting at batch ``start_batch`` (for exact resume)."""
-        batches = self.batch_indices(epoch, start_batch)
+        order, size = self.epoch_order(epoch), self.batch_size
+        batches = [order[b * size : (b + 1) * size] for b in range(start_batch, len(self))]
+        if shard[1] == 1:
+            return batches
+        return [batch[slice(*shard_bounds(len(batch), *shard))] for batch in batches]
+
+    def iter_batches(
+        self, epoch: int, start_batch: int = 0, shard: tuple[int, int] = (0, 1)
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the batches of ``epoch`` starting at batch ``start_batch`` (for exact resume); with
+        ``shard`` ``(rank, world_size)`` each batch is that rank's share of the global batch, and
+        only its patients are read."""
+        batches = self.batch_indices(epoch, start_batch, shard)
         if self.backend == "threads":
             return self._threads(batches, epoch)
         return self._dataloader(batches, epoch)
@@ -138,10 +150,11 @@ class BatchLoader:
         from torch.utils.data import DataLoader
 
         flat = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
+        ends = np.cumsum([len(indices) for indices in batches]).tolist()
+        positions = [range(end - len(indices), end) for indices, end in zip(batches, ends, strict=True)]
         loader = DataLoader(
             _EpochSamples(self, flat, epoch),
-            batch_size=self.batch_size,
-            shuffle=False,
+            batch_sampler=positions,
             num_workers=self.workers,
             collate_fn=_stack_samples,
         )

@@ -66,19 +66,22 @@ class TaskLoss(nn.Module):
 
 
 def attention_loss_term(
-    loss: nn.Module, attention: torch.Tensor, masks: torch.Tensor, view_mask: torch.Tensor
+    loss: nn.Module, attention: torch.Tensor, masks: torch.Tensor, supervised: torch.Tensor
 ) -> torch.Tensor:
-    """Attention supervision over the real views: ``loss(attention=..., masks=...)``.
+    """Attention supervision over the supervised views: ``loss(attention=..., masks=...)``.
 
     ``attention`` is ``[B, V, 1, h, w]`` (or ``[B, V, h, w]``) from ``forward_with_extras``;
     ``masks`` is the batch's ``lesion_mask`` ``[B, V, 1, H, W]``, resized to ``h x w`` by area
-    averaging. Padded views are left out.
+    averaging; ``supervised`` ``[B, V]`` marks the views that exist and have a lesion mask (the
+    others are left out). A batch without any such view gives 0.
     """
-    batch, views = view_mask.shape
+    if not bool(supervised.any()):
+        return attention.sum() * 0.0
+    batch, views = supervised.shape
     size = attention.shape[-2:]
     att = attention.reshape(batch * views, 1, *size)
     target = masks.reshape(batch * views, 1, *masks.shape[-2:]).float()
     if target.shape[-2:] != size:
         target = F.interpolate(target, size=size, mode="area")
-    keep = view_mask.reshape(-1)
+    keep = supervised.reshape(-1)
     return loss(attention=att[keep].float(), masks=target[keep])

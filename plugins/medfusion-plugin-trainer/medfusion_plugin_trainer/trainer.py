@@ -24,6 +24,7 @@ import torch
 
 from medfusion_core import runs
 from medfusion_core.errors import CheckpointError, ConfigError, MedFusionError
+from medfusion_plugin_trainer.checkpointing import CheckpointWriter
 from medfusion_plugin_trainer.distributed import DistContext, setup, teardown, unwrap
 from medfusion_plugin_trainer.ema import WeightEMA
 from medfusion_plugin_trainer.losses import TaskLoss, attention_loss_term, class_weights
@@ -33,7 +34,8 @@ from medfusion_plugin_trainer.rng import capture_rng, restore_rng, seed_everythi
 from medfusion_plugin_trainer.schedule import LRSchedule
 from medfusion_plugin_trainer.validation import model_inputs, validate
 
-#: Fault injection for tests: the process SIGKILLs itself right after this optimizer step.
+#: Fault injection for tests: the process SIGKILLs itself right after this optimizer step (once
+#: the checkpoints requested so far are on disk, so a test knows which one it resumes from).
 ENV_KILL_AT_STEP = "MEDFUSION_FAULT_KILL_AT_STEP"
 
 
@@ -104,10 +106,12 @@ class _Fit:
             "bad_epochs": 0,
             "stopped_early": False,
             "epoch_loss": 0.0,
+            "epoch_attention_loss": 0.0,
             "epoch_samples": 0,
             "last_metrics": {},
         }
         self.display = Progress(options.progress, context.is_main, job.variant)
+        self.writer = CheckpointWriter()
 
     def _attention_loss(self) -> torch.nn.Module | None:
         model_config = self.job.config.model
@@ -132,11 +136,14 @@ class _Fit:
         else:
             self._start_fresh()
         self.wrapped = self.context.wrap(self.model)
-        for epoch in range(self.position["epoch"], self.options.epochs):
-            if self.progress["stopped_early"]:
-                break
-            self._train_epoch(epoch)
-            self._end_epoch(epoch)
+        try:
+            for epoch in range(self.position["epoch"], self.options.epochs):
+                if self.progress["stopped_early"]:
+                    break
+                self._train_epoch(epoch)
+                self._end_epoch(epoch)
+        finally:
+            self.writer.close()
         return self._finish()
 
     def _start_fresh(self) -> None:
@@ -151,7 +158,7 @@ class _Fit:
         self.model.train()
         start = self.position["batch"]
         if start == 0:
-            self.progress["epoch_loss"], self.progress["epoch_samples"] = 0.0, 0
+            self.progress.update(epoch_loss=0.0, epoch_attention_loss=0.0, epoch_samples=0)
         self.display.start_epoch(epoch, options.epochs, job.batches_per_epoch, start)
         pending, window_loss, window_samples = 0, 0.0, 0
         batches = itertools.islice(
@@ -162,11 +169,12 @@ class _Fit:
             last = index == job.batches_per_epoch - 1
             steps_now = last or (index + 1) % options.accumulate == 0
             group = min(options.accumulate, job.batches_per_epoch - index + pending)
-            loss_sum, count = self._backward(batch, sync=steps_now, group=group)
+            loss_sum, attention_sum, count = self._backward(batch, sync=steps_now, group=group)
             pending += 1
             window_loss += loss_sum
             window_samples += count
             self.progress["epoch_loss"] += loss_sum
+            self.progress["epoch_attention_loss"] += attention_sum
             self.progress["epoch_samples"] += count
             self.display.advance(loss_sum / max(count, 1))
             if not steps_now:
@@ -181,13 +189,15 @@ class _Fit:
             if options.checkpoint_every and step % options.checkpoint_every == 0 and not last:
                 self._save(self.paths.last)
             if os.environ.get(ENV_KILL_AT_STEP) == str(step):
+                self.writer.wait()
                 os.kill(os.getpid(), signal.SIGKILL)
         if pending:
             raise MedFusionError(f"{self.job.variant}: the data gave fewer batches than batches_per_epoch")
 
-    def _backward(self, batch: dict[str, Any], *, sync: bool, group: int) -> tuple[float, int]:
+    def _backward(self, batch: dict[str, Any], *, sync: bool, group: int) -> tuple[float, float, int]:
         """Forward and backward of one of ``group`` micro-batches accumulated into one optimizer
-        step; returns the summed loss and the sample count."""
+        step; returns the summed task loss, the summed (unweighted) attention loss and the sample
+        count."""
         device = self.context.device
         inputs = model_inputs(batch, device)
         label = batch["label"].to(device, non_blocking=True)
@@ -197,17 +207,18 @@ class _Fit:
         with contextlib.nullcontext() if sync or no_sync is None else no_sync():
             with self.autocast():
                 loss_sum, aux = self._losses(inputs, label, batch)
-            loss = (loss_sum + aux * count) / denominator
+            loss = (loss_sum + self.job.config.model.attention_loss_weight * aux * count) / denominator
             if not torch.isfinite(loss):
                 raise MedFusionError(
                     f"{self.job.variant}: training diverged at step {self.position['step'] + 1} (loss "
                     f"{float(loss.detach())}); lower trainer.params.lr or set trainer.params.clip_grad_norm"
                 )
             (self.scaler.scale(loss) if self.scaler else loss).backward()
-        return float(loss_sum.detach()), count
+        attention = float(aux.detach()) if isinstance(aux, torch.Tensor) else aux
+        return float(loss_sum.detach()), attention * count, count
 
     def _losses(self, inputs: tuple[torch.Tensor, ...], label: torch.Tensor, batch: dict[str, Any]) -> Any:
-        """Summed task loss and the mean attention loss (0 when not supervised)."""
+        """Summed task loss and the mean (unweighted) attention loss (0 when not supervised)."""
         if self.attention_loss is None or "lesion_mask" not in batch:
             return self.task_loss(self.wrapped(*inputs), label), 0.0
         extras = unwrap(self.wrapped).forward_with_extras(*inputs)
@@ -218,9 +229,9 @@ class _Fit:
                 "set model.backbone.attention to an attention module"
             )
         masks = batch["lesion_mask"].to(self.context.device)
-        aux = attention_loss_term(self.attention_loss, maps, masks, inputs[1])
-        weight = self.job.config.model.attention_loss_weight
-        return self.task_loss(extras["logits"], label), weight * aux
+        supervised = inputs[1] & batch["lesion_mask_valid"].to(self.context.device)
+        aux = attention_loss_term(self.attention_loss, maps, masks, supervised)
+        return self.task_loss(extras["logits"], label), aux
 
     def _optimizer_step(self) -> float:
         lr = self.schedule.apply(self.optimizer, self.position["step"])
@@ -243,6 +254,9 @@ class _Fit:
         loss = self.context.all_sum(progress["epoch_loss"])
         samples = self.context.all_sum(progress["epoch_samples"])
         metrics: dict[str, Any] = {"train_loss": loss / max(samples, 1)}
+        if self.attention_loss is not None:
+            attention = self.context.all_sum(progress["epoch_attention_loss"])
+            metrics["train_attention_loss"] = attention / max(samples, 1)
         metrics.update(self._validate())
         value = metrics.get(self.monitor)
         self.schedule.end_epoch(value, self.monitor)
@@ -258,9 +272,7 @@ class _Fit:
         progress["stopped_early"] = bool(patience and progress["bad_epochs"] >= patience)
         progress["last_metrics"] = metrics
         self._log({"event": "epoch", "epoch_index": epoch, **metrics, "best": is_best})
-        if is_best or self.job.val_batches is None:
-            self._save(self.paths.best)
-        self._save(self.paths.last)
+        self._save(self.paths.last, also_best=is_best or self.job.val_batches is None)
         self.display.end_epoch(epoch, self.options.epochs, metrics)
 
     def _validate(self) -> dict[str, float]:
@@ -304,7 +316,8 @@ class _Fit:
         if self.context.is_main:
             runs.append_jsonl(self.paths.metrics, {**record, **self.position, "time": time.time()})
 
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path, *, also_best: bool = False) -> None:
+        """Checkpoint to ``path`` in the background (and to ``best.pt`` as the same file)."""
         if not self.context.is_main:
             return
         state = {
@@ -320,8 +333,12 @@ class _Fit:
             "progress": dict(self.progress),
             "monitor": self.monitor,
         }
-        runs.save_checkpoint(path, state)
+        best = self.paths.best
+        link_best = (lambda: runs.replace_with_copy_of(path, best)) if also_best else None
+        self.writer.submit(path, state, then=link_best)
         self._log({"event": "checkpoint", "file": path.name})
+        if also_best:
+            self._log({"event": "checkpoint", "file": best.name})
 
     def _resume(self) -> None:
         path = self.paths.last
