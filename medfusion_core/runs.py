@@ -94,6 +94,36 @@ def replace_with_copy_of(source: str | Path, path: str | Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def set_aside_until_success(folder: str | Path, names: Iterable[str]) -> Iterator[None]:
+    """Move the entries ``names`` of ``folder`` (files or folders) aside while the block runs:
+    they are deleted when it succeeds and put back, replacing whatever the block wrote there,
+    when it fails or is interrupted. A retrain that fails thus leaves the earlier run as it was."""
+    import shutil
+
+    folder = Path(folder)
+    present = [name for name in names if (folder / name).exists()]
+    if not present:
+        yield
+        return
+    aside = Path(tempfile.mkdtemp(prefix=".previous-", dir=folder))
+    for name in present:
+        os.replace(folder / name, aside / name)
+    try:
+        yield
+    except BaseException:
+        for name in present:
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            os.replace(aside / name, target)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Atomically write a UTF-8 text file."""
     return atomic_write(path, lambda handle: handle.write(text), binary=False)

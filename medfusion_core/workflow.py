@@ -66,11 +66,15 @@ def train_run(
             variant_config, clinical_features=data.clinical_features, num_outputs=data.num_outputs
         )
         jobs.append(_job(variant_config, data, model, variant))
-    if _is_main_process():
-        _write_run_files(paths, config, data)
-    for job in jobs:
-        trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
-        summaries[job.variant] = trainer.fit(job, paths.variant(job.variant).root, resume=resume)
+    replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE]
+    replaced += [paths.variant(variant).root.name for variant in variants]
+    retraining = overwrite and _is_main_process()
+    with runs.set_aside_until_success(paths.root, replaced if retraining else []):
+        if _is_main_process() and not resume:  # a resumed run keeps the files it was started with
+            _write_run_files(paths, config, data)
+        for job in jobs:
+            trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
+            summaries[job.variant] = trainer.fit(job, paths.variant(job.variant).root, resume=resume)
     return paths, summaries
 
 

@@ -103,3 +103,24 @@ def test_run_paths_layout(tmp_path):
     assert paths.variant("image").inference_checkpoint() == paths.variant("image").last
     runs.write_splits(paths.splits, [("p1", "train"), ("p2", "test")])
     assert runs.read_splits(paths.splits) == {"p1": "train", "p2": "test"}
+
+
+def test_set_aside_until_success_restores_on_failure_and_drops_on_success(tmp_path):
+    (tmp_path / "fused").mkdir()
+    (tmp_path / "fused" / "last.pt").write_bytes(b"old weights")
+    (tmp_path / "config.yaml").write_text("old")
+    aside = runs.set_aside_until_success(tmp_path, ["fused", "config.yaml", "absent.json"])
+    with pytest.raises(KeyboardInterrupt), aside:
+        assert not (tmp_path / "fused").exists()
+        (tmp_path / "fused").mkdir()
+        (tmp_path / "fused" / "half.pt").write_bytes(b"half")
+        (tmp_path / "config.yaml").write_text("new")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "fused"]
+    assert [p.name for p in (tmp_path / "fused").iterdir()] == ["last.pt"]
+    assert (tmp_path / "config.yaml").read_text() == "old"
+
+    with runs.set_aside_until_success(tmp_path, ["fused", "config.yaml"]):
+        (tmp_path / "config.yaml").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    assert (tmp_path / "config.yaml").read_text() == "new"
