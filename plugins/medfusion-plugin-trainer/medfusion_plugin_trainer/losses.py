@@ -6,6 +6,7 @@ of samples so that gradient accumulation and DDP shards add up to the plain batc
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,3 +86,20 @@ def attention_loss_term(
         target = F.interpolate(target, size=size, mode="area")
     keep = supervised.reshape(-1)
     return loss(attention=att[keep].float(), masks=target[keep])
+
+
+def check_mask_supervision(loss: nn.Module, name: str) -> None:
+    """Raise :class:`ConfigError` unless ``loss`` can be called as ``loss(attention=, masks=)``,
+    the form :func:`attention_loss_term` uses."""
+    parameters = inspect.signature(loss.forward).parameters
+    required = {
+        key
+        for key, parameter in parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
+    if not {"attention", "masks"} <= set(parameters) or required - {"attention", "masks"}:
+        raise ConfigError(
+            f"model.attention_loss.name: loss {name!r} takes ({', '.join(parameters)}); the trainer "
+            "supervises attention maps with a loss taking attention= and masks= (e.g. mask_guided)"
+        )

@@ -27,7 +27,12 @@ from medfusion_core.errors import CheckpointError, ConfigError, MedFusionError
 from medfusion_plugin_trainer.checkpointing import CheckpointWriter
 from medfusion_plugin_trainer.distributed import DistContext, setup, teardown, unwrap
 from medfusion_plugin_trainer.ema import WeightEMA
-from medfusion_plugin_trainer.losses import TaskLoss, attention_loss_term, class_weights
+from medfusion_plugin_trainer.losses import (
+    TaskLoss,
+    attention_loss_term,
+    check_mask_supervision,
+    class_weights,
+)
 from medfusion_plugin_trainer.options import TrainerOptions, improved
 from medfusion_plugin_trainer.progress import Progress
 from medfusion_plugin_trainer.rng import capture_rng, restore_rng, seed_everything
@@ -125,7 +130,9 @@ class _Fit:
         from medfusion_core.registry import get_registry
 
         component = model_config.attention_loss
-        return get_registry().create("loss", component.name, **component.params).to(self.context.device)
+        loss = get_registry().create("loss", component.name, **component.params)
+        check_mask_supervision(loss, component.name)
+        return loss.to(self.context.device)
 
     # -- the run ---------------------------------------------------------------------------
 
