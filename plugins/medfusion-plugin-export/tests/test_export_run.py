@@ -107,7 +107,7 @@ def test_predict_with_artifact_matches_eager_pytorch(exported: dict, host, tmp_p
     assert [row["patient_id"] for row in rows] == list(eager)
     got = np.array([row["probability"] for row in rows])
     np.testing.assert_allclose(got, np.array(list(eager.values())), atol=1e-5)
-    assert [row["prediction"] for row in rows] == [int(p >= 0.37) for p in got]
+    assert [row["predicted"] for row in rows] == [str(int(p >= 0.37)) for p in got]
     with open(out, newline="") as handle:
         assert [r["patient_id"] for r in csv.DictReader(handle)] == list(eager)
 
@@ -135,7 +135,7 @@ def test_standalone_runner_needs_no_torch_and_agrees(exported: dict, host, tmp_p
     np.testing.assert_allclose(
         [float(r["probability"]) for r in rows], [r["probability"] for r in reference], atol=1e-5
     )
-    assert [int(r["prediction"]) for r in rows] == [r["prediction"] for r in reference]
+    assert [r["predicted"] for r in rows] == [r["predicted"] for r in reference]
 
 
 @pytest.mark.parametrize("fmt", ["pt2", "torchscript"])
