@@ -306,8 +306,9 @@ def _save_thresholds(run: LoadedRun, metrics: dict[str, Any]) -> None:
 def predict_manifest(
     run_dir: str | Path, manifest: str | Path, out: str | Path, *, variant: str = "fused"
 ) -> Path:
-    """Score every patient of ``manifest`` (same columns as training; the label column is optional)
-    with the run's fitted preprocessing; writes a CSV and returns its path."""
+    """Score every patient of ``manifest`` (the training columns; the label, split, mask and
+    subgroup columns are optional) with the run's fitted preprocessing; writes a CSV and returns
+    its path."""
     import pandas as pd
 
     from medfusion_core.data import PreparedData, TabularPreprocessor, clinical_present, load_manifest
@@ -326,6 +327,7 @@ def predict_manifest(
         run.config.data,
         manifest=str(manifest_path),
         split=None,
+        mask=None,
         subgroups=[],
         label=run.config.data.patient_id,
     )

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from medfusion_core.commands._options import out_and_variant_options
+
 FORMAT_HELP = (
     "Artifact format: onnx (ONNX Runtime, default), pt2 (torch.export program) or torchscript "
     "(deprecated upstream by PyTorch; only for deployments that still run TorchScript)."
@@ -17,17 +19,9 @@ FORMAT_HELP = (
 @click.option(
     "--format", "fmt", default="onnx", show_default=True, metavar="onnx|pt2|torchscript", help=FORMAT_HELP
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Artifact path (default: RUN/export/<variant>.<suffix>).",
-)
-@click.option(
-    "--variant",
-    type=click.Choice(["fused", "image", "clinical"]),
-    default="fused",
-    show_default=True,
-    help="Which trained model of the run to export.",
+@out_and_variant_options(
+    out_help="Artifact path (default: RUN/export/<variant>.<suffix>).",
+    variant_help="Which trained model of the run to export.",
 )
 @click.option(
     "--held-out",

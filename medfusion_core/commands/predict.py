@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from medfusion_core.commands._options import out_and_variant_options
 from medfusion_core.errors import MedFusionError
 
 
@@ -28,19 +29,10 @@ def _predict_with_artifact(model: Path, manifest: Path, out: Path) -> Path:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Score with an exported ONNX artifact (from 'medfusion export') instead of a run.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("predictions.csv"),
-    show_default=True,
-    help="CSV to write.",
-)
-@click.option(
-    "--variant",
-    type=click.Choice(["fused", "image", "clinical"]),
-    default="fused",
-    show_default=True,
-    help="Which trained model of the run scores.",
+@out_and_variant_options(
+    out_help="CSV to write.",
+    variant_help="Which trained model of the run scores.",
+    out_default=Path("predictions.csv"),
 )
 def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str) -> None:
     """Score MANIFEST (the training columns; the label column is optional) with a run's fitted

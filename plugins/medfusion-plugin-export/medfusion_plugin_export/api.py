@@ -53,8 +53,16 @@ QUIET_LOGGERS = ("torch", "onnxscript", "onnx_ir")
 def _quiet_exporters() -> Iterator[None]:
     """Silence the exporters' warnings, logs and the graph dumps torch.export prints to stderr on
     failure; errors still propagate (and are turned into one-line ExportErrors)."""
-    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in QUIET_LOGGERS]
-    loggers = [logging.getLogger(name) for name in {*QUIET_LOGGERS, *names}]
+    # The family roots, and the descendants with a level of their own (the others inherit it):
+    # each setLevel clears every logger's cache, so setting thousands of them costs seconds.
+    own_level = [
+        logger
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+        and logger.level != logging.NOTSET
+        and name.split(".")[0] in QUIET_LOGGERS
+    ]
+    loggers = list({*map(logging.getLogger, QUIET_LOGGERS), *own_level})
     levels = [logger.level for logger in loggers]
     try:
         for logger in loggers:

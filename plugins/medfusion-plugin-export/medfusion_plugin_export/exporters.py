@@ -75,10 +75,11 @@ class RunExporter:
         return result
 
     def export_loaded(self, run: LoadedRun, out_path: Path) -> ExportResult:
-        """Export an already loaded run."""
+        """Export an already loaded run; the views and classes are those the run recorded in its
+        ``preprocessing.json`` at training time."""
         image = run.config.data.image
         spec = InputSpec(
-            views=run.data.manifest.max_views,
+            views=run.preprocessing["image"]["max_views"],
             channels=image.channels,
             size=tuple(image.size),
             clinical_features=run.data.clinical_features,
@@ -90,7 +91,7 @@ class RunExporter:
             num_outputs=run.data.num_outputs,
             preprocessing=run.preprocessing,
             threshold=run.threshold,
-            classes=run.data.labels.classes,
+            classes=run.preprocessing["classes"],
         )
         held_out = run.held_out_batch(self.held_out)
         return export_model(

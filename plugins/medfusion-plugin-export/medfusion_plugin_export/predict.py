@@ -16,6 +16,7 @@ import numpy as np
 from medfusion_core.errors import DataError, ExportError
 from medfusion_plugin_export.standalone import (
     StandaloneError,
+    open_session,
     prediction_columns,
     read_metadata,
     write_predictions,
@@ -92,17 +93,13 @@ def predict_with_artifact(
     """Score every patient of ``manifest`` with the ONNX ``artifact`` (its sidecar JSON or embedded
     metadata gives the preprocessing); returns one dict per patient (``patient_id`` then the
     prediction columns) and writes them as CSV to ``out`` when given."""
-    import onnxruntime as ort
-
     from medfusion_core.data import load_manifest
 
     artifact, manifest = Path(artifact), Path(manifest)
     if artifact.suffix != ".onnx":
         raise ExportError(f"{artifact}: 'predict --model' runs ONNX artifacts; export with --format onnx")
-    if not artifact.is_file():
-        raise ExportError(f"{artifact}: model file not found")
-    session = ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
     try:
+        session = open_session(artifact)
         metadata = read_metadata(artifact, session)
     except StandaloneError as exc:
         raise ExportError(str(exc)) from None

@@ -28,7 +28,9 @@ class LoadedRun:
         model: the model in eval mode with the inference weights (EMA when the run kept them).
         data: the prepared dataset (the saved tabular preprocessing, the run's splits).
         preprocessing: the run's ``preprocessing.json``.
-        threshold: the decision threshold chosen on validation for this variant, or ``None``.
+        threshold: the decision threshold ``medfusion evaluate`` chose on validation for this
+            variant (``thresholds`` of ``preprocessing.json``, keyed by the variant's folder name),
+            or ``None`` before evaluation.
         checkpoint: the checkpoint file the weights came from.
     """
 
@@ -66,22 +68,33 @@ class LoadedRun:
         return labels
 
 
+#: Keys of the run's ``preprocessing.json`` (written by ``medfusion train``) an export reads.
+RECORD_KEYS = ("tabular", "image", "classes")
+
+
 def load_run(run_dir: str | Path, variant: str = "fused") -> LoadedRun:
     """Load ``variant`` of the run in ``run_dir``; errors name the missing or bad file."""
     from medfusion_core.config import load_config
     from medfusion_core.data import TabularPreprocessor, prepare_data
     from medfusion_core.model import build_model, with_modalities
-    from medfusion_core.runs import RunPaths, load_checkpoint, read_json
+    from medfusion_core.runs import VARIANT_DIRS, RunPaths, load_checkpoint, read_json
 
     paths = RunPaths(Path(run_dir))
     if not paths.config.is_file():
         raise ExportError(f"{paths.config}: not found; RUN must be a run folder written by 'medfusion train'")
+    folder = paths.variant(variant)
+    checkpoint = folder.inference_checkpoint()
+    if not checkpoint.is_file():
+        raise ExportError(
+            f"{folder.root}: no checkpoint (checkpoints/best.pt or last.pt); the {variant!r} model of "
+            f"this run was not trained: train it with 'medfusion train' or export another --variant"
+        )
     config = with_modalities(load_config(paths.config, check=False), variant, rename=False)
     preprocessing = read_json(paths.preprocessing)
-    if "tabular" not in preprocessing:
-        raise DataError(f"{paths.preprocessing}: no 'tabular' entry; re-run 'medfusion train'")
+    missing = [key for key in RECORD_KEYS if key not in preprocessing]
+    if missing:
+        raise DataError(f"{paths.preprocessing}: no {missing[0]!r} entry; re-run 'medfusion train'")
     data = prepare_data(config, tabular=TabularPreprocessor.from_json(preprocessing["tabular"]))
-    checkpoint = paths.variant(variant).inference_checkpoint()
     state = load_checkpoint(checkpoint)
     model = build_model(config, clinical_features=data.clinical_features, num_outputs=data.num_outputs)
     weights = state.get("ema") or state["model"]
@@ -91,5 +104,5 @@ def load_run(run_dir: str | Path, variant: str = "fused") -> LoadedRun:
         first = str(exc).strip().splitlines()[0]
         raise ExportError(f"{checkpoint}: weights do not fit the config's model ({first})") from None
     model.eval()
-    threshold = (preprocessing.get("thresholds") or {}).get(variant)
+    threshold = (preprocessing.get("thresholds") or {}).get(VARIANT_DIRS[variant])
     return LoadedRun(paths.root, config, variant, model, data, preprocessing, threshold, checkpoint)

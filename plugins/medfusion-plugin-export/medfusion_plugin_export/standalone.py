@@ -61,22 +61,45 @@ class StandaloneError(Exception):
     """A problem with the artifact, the manifest or an image; the message names it."""
 
 
+def open_session(artifact: str | Path) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session on ``artifact``; a missing or unreadable file is a
+    :class:`StandaloneError` naming it."""
+    artifact = Path(artifact)
+    if not artifact.is_file():
+        raise StandaloneError(f"{artifact}: model file not found")
+    try:
+        return ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+        raise StandaloneError(
+            f"{artifact}: not a loadable ONNX model ({first}); re-export it with "
+            "'medfusion export RUN --format onnx'"
+        ) from None
+
+
 def read_metadata(artifact: str | Path, session: ort.InferenceSession | None = None) -> dict[str, Any]:
     """The artifact's metadata: the sidecar ``<artifact>.json`` when present, else the ONNX
     ``metadata_props`` (``medfusion.<key>`` entries) of the model itself."""
     sidecar = Path(str(artifact) + ".json")
     if sidecar.is_file():
-        return json.loads(sidecar.read_text(encoding="utf-8"))
-    session = session or ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+        return _json(sidecar.read_text(encoding="utf-8"), f"{sidecar}")
+    session = session or open_session(artifact)
     props = session.get_modelmeta().custom_metadata_map
     metadata = {
-        key.removeprefix("medfusion."): json.loads(value)
+        key.removeprefix("medfusion."): _json(value, f"{artifact}: metadata entry {key!r}")
         for key, value in props.items()
         if key.startswith("medfusion.")
     }
     if not metadata:
         raise StandaloneError(f"{artifact}: no MedFusion metadata (no sidecar JSON, no metadata_props)")
     return metadata
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise StandaloneError(f"{where}: unreadable JSON ({exc}); re-export the model") from None
 
 
 def _cell(row: dict[str, str], column: str) -> str | None:
@@ -194,7 +217,7 @@ class StandaloneModel:
 
     def __init__(self, artifact: str | Path) -> None:
         self.artifact = Path(artifact)
-        self.session = ort.InferenceSession(str(self.artifact), providers=["CPUExecutionProvider"])
+        self.session = open_session(self.artifact)
         self.metadata = read_metadata(self.artifact, self.session)
 
     def logits(
@@ -234,7 +257,7 @@ class StandaloneModel:
     def predict_manifest(self, manifest: str | Path) -> list[dict[str, Any]]:
         """Score every patient of a CSV manifest; one dict per patient, in manifest order."""
         manifest = Path(manifest)
-        groups = group_rows(manifest, self.metadata["columns"]["patient_id"])
+        groups = group_rows(manifest, self.metadata["columns"])
         results: list[dict[str, Any]] = []
         for start in range(0, len(groups), BATCH_SIZE):
             chunk = groups[start : start + BATCH_SIZE]
@@ -245,36 +268,59 @@ class StandaloneModel:
 
 
 def prediction_columns(logits: np.ndarray, task: dict[str, Any]) -> list[dict[str, Any]]:
-    """Binary: ``probability`` (sigmoid) and ``prediction`` (0/1 at the validation threshold,
-    0.5 without one); multiclass: ``probability_<class>`` (softmax) and the ``prediction`` class
-    name; regression: ``prediction``."""
+    """The columns ``medfusion predict RUN`` writes. Binary: ``probability`` (sigmoid),
+    ``predicted`` (the class at or above the validation ``threshold``, 0.5 without one) and
+    ``threshold``; multiclass: ``probability_<class>`` (softmax) and the ``predicted`` class;
+    regression: ``prediction``."""
     logits = np.asarray(logits, np.float64)
+    classes = task.get("classes")
     if task["type"] == "binary":
         probability = 1.0 / (1.0 + np.exp(-logits[:, 0]))
         threshold = 0.5 if task.get("threshold") is None else float(task["threshold"])
-        return [{"probability": float(p), "prediction": int(p >= threshold)} for p in probability]
+        return [
+            {
+                "probability": float(p),
+                "predicted": _label(classes, int(p >= threshold)),
+                "threshold": threshold,
+            }
+            for p in probability
+        ]
     if task["type"] == "multiclass":
-        classes = task.get("classes") or [str(i) for i in range(logits.shape[1])]
+        names = classes or [str(i) for i in range(logits.shape[1])]
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities = shifted / shifted.sum(axis=1, keepdims=True)
         return [
             {
-                **{f"probability_{name}": float(p) for name, p in zip(classes, row, strict=True)},
-                "prediction": classes[int(np.argmax(row))],
+                **{f"probability_{name}": float(p) for name, p in zip(names, row, strict=True)},
+                "predicted": names[int(np.argmax(row))],
             }
             for row in probabilities
         ]
     return [{"prediction": float(value)} for value in logits[:, 0]]
 
 
-def group_rows(manifest: Path, patient_column: str) -> list[tuple[str, list[dict[str, str]]]]:
-    """Manifest rows grouped by patient id, in order of first appearance."""
+def _label(classes: list[str] | None, index: int) -> str | int:
+    """Class name ``index`` (the index itself when the task has no class names)."""
+    return classes[index] if classes else index
+
+
+def group_rows(manifest: Path, columns: dict[str, Any]) -> list[tuple[str, list[dict[str, str]]]]:
+    """Manifest rows grouped by patient id, in order of first appearance. Every column the model
+    reads (``columns``: the artifact's patient id, image, numeric and categorical columns) must
+    be in the header; the label column is optional."""
     if not manifest.is_file():
         raise StandaloneError(f"{manifest}: manifest not found")
+    patient_column = columns["patient_id"]
     with open(manifest, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        if patient_column not in (reader.fieldnames or []):
-            raise StandaloneError(f"{manifest}: missing patient id column {patient_column!r}")
+        header = reader.fieldnames or []
+        needed = [patient_column, *columns["images"], *columns["numeric"], *columns["categorical"]]
+        missing = [column for column in needed if column not in header]
+        if missing:
+            raise StandaloneError(
+                f"{manifest}: missing column(s) {', '.join(missing)} that the model reads; add them "
+                "(empty cells stand for missing values)"
+            )
         groups: dict[str, list[dict[str, str]]] = {}
         for number, row in enumerate(reader, start=1):
             patient = _cell(row, patient_column)

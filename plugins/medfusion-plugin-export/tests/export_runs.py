@@ -1,7 +1,8 @@
 """Test helpers: a tiny backbone plugin and a run folder in the ``medfusion_core.runs`` layout.
 
-The run is written by hand (demo data, resolved config, fitted tabular preprocessing, a seeded
-untrained checkpoint, a validation threshold), so export tests do not depend on training.
+The run is written without training (demo data, the run files ``medfusion train`` writes, a
+seeded untrained checkpoint, a validation threshold), so these export tests do not depend on
+training; ``test_export_trained_run.py`` covers a run that ``medfusion train`` produced.
 Loaded by file path under :data:`MODULE` so the tiny plugin's import strings resolve.
 """
 
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch import nn
 
 from medfusion_core import ComponentSpec, hookimpl
@@ -105,13 +105,16 @@ def make_run(
 ) -> Path:
     """Write demo data under ``root/data`` and a run folder for it; returns the run folder.
 
-    Must be called with the component plugins registered on the current host.
+    The run's config.yaml, splits.csv and preprocessing.json are written by the same function
+    ``medfusion train`` uses. Must be called with the component plugins registered on the
+    current host.
     """
-    from medfusion_core.config import config_to_dict, structure_config
+    from medfusion_core.config import structure_config
     from medfusion_core.data import prepare_data
     from medfusion_core.demo import demo_config, write_demo
     from medfusion_core.model import build_model
-    from medfusion_core.runs import RunPaths, save_checkpoint, write_json, write_splits
+    from medfusion_core.runs import RunPaths, read_json, save_checkpoint, write_json
+    from medfusion_core.workflow import _write_run_files
 
     data_dir = write_demo(root / "data", patients=patients, seed=3)
     raw = demo_config()
@@ -127,10 +130,9 @@ def make_run(
     config = structure_config(raw, "<test>")
     paths = RunPaths.for_config(config)
     paths.root.mkdir(parents=True)
-    paths.config.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")
     data = prepare_data(config)
-    write_splits(paths.splits, zip(data.manifest.patients, data.splits, strict=True))
-    write_json(paths.preprocessing, {"tabular": data.tabular.to_json(), "thresholds": {"fused": threshold}})
+    _write_run_files(paths, config, data)
+    write_json(paths.preprocessing, {**read_json(paths.preprocessing), "thresholds": {"fused": threshold}})
     torch.manual_seed(11)
     model = build_model(config, clinical_features=data.clinical_features, num_outputs=data.num_outputs)
     save_checkpoint(paths.variant("fused").best, {"format": 1, "model": model.state_dict(), "ema": None})

@@ -107,7 +107,7 @@ def test_predict_with_artifact_matches_eager_pytorch(exported: dict, host, tmp_p
     assert [row["patient_id"] for row in rows] == list(eager)
     got = np.array([row["probability"] for row in rows])
     np.testing.assert_allclose(got, np.array(list(eager.values())), atol=1e-5)
-    assert [row["prediction"] for row in rows] == [int(p >= 0.37) for p in got]
+    assert [row["predicted"] for row in rows] == [str(int(p >= 0.37)) for p in got]
     with open(out, newline="") as handle:
         assert [r["patient_id"] for r in csv.DictReader(handle)] == list(eager)
 
@@ -135,7 +135,7 @@ def test_standalone_runner_needs_no_torch_and_agrees(exported: dict, host, tmp_p
     np.testing.assert_allclose(
         [float(r["probability"]) for r in rows], [r["probability"] for r in reference], atol=1e-5
     )
-    assert [int(r["prediction"]) for r in rows] == [r["prediction"] for r in reference]
+    assert [r["predicted"] for r in rows] == [r["predicted"] for r in reference]
 
 
 @pytest.mark.parametrize("fmt", ["pt2", "torchscript"])
@@ -166,3 +166,19 @@ def test_unknown_format_lists_the_available_ones(host, exported: dict) -> None:
     result = CliRunner().invoke(export_command, [str(exported["run"]), "--format", "tflite"])
     assert isinstance(result.exception, ExportError)
     assert "available: onnx, pt2, torchscript" in str(result.exception)
+
+
+def test_baseline_variant_takes_its_own_threshold(host, tmp_path: Path) -> None:
+    from medfusion_core.model import build_model, with_modalities
+    from medfusion_core.runs import RunPaths, read_json, save_checkpoint, write_json
+
+    run = KIT.make_run(tmp_path, patients=10)
+    paths = RunPaths(run)
+    record = read_json(paths.preprocessing)
+    # 'medfusion evaluate' keys the thresholds by the variants' folder names
+    write_json(paths.preprocessing, {**record, "thresholds": {"fused": 0.37, "image-only": 0.21}})
+    config = with_modalities(load_config(paths.config, check=False), "image", rename=False)
+    model = build_model(config, clinical_features=record["clinical_features"], num_outputs=1)
+    save_checkpoint(paths.variant("image").best, {"format": 1, "model": model.state_dict(), "ema": None})
+    assert load_run(run, "image").threshold == 0.21 and load_run(run, "fused").threshold == 0.37
+    assert load_run(run, "image").model.fusion is None

@@ -120,13 +120,17 @@ def test_clinical_transform_matches_the_core_preprocessor(tmp_path: Path) -> Non
 
 def test_prediction_columns_for_each_task() -> None:
     logits = np.array([[0.0, 2.0, -1.0], [3.0, 0.0, 0.0]])
-    binary = standalone.prediction_columns(logits[:, :1], {"type": "binary", "threshold": 0.6})
+    binary = standalone.prediction_columns(
+        logits[:, :1], {"type": "binary", "threshold": 0.6, "classes": ["neg", "pos"]}
+    )
     assert binary == [
-        {"probability": 0.5, "prediction": 0},
-        {"probability": pytest.approx(0.952574), "prediction": 1},
+        {"probability": 0.5, "predicted": "neg", "threshold": 0.6},
+        {"probability": pytest.approx(0.952574), "predicted": "pos", "threshold": 0.6},
     ]
+    unnamed = standalone.prediction_columns(logits[:, :1], {"type": "binary", "threshold": None})
+    assert [(row["predicted"], row["threshold"]) for row in unnamed] == [(1, 0.5), (1, 0.5)]
     multi = standalone.prediction_columns(logits, {"type": "multiclass", "classes": ["a", "b", "c"]})
-    assert [row["prediction"] for row in multi] == ["b", "a"]
+    assert [row["predicted"] for row in multi] == ["b", "a"]
     assert sum(v for k, v in multi[0].items() if k.startswith("probability_")) == pytest.approx(1.0)
     assert standalone.prediction_columns(logits[:, :1], {"type": "regression"}) == [
         {"prediction": 0.0},

@@ -13,6 +13,11 @@ _PARAMS = {
     "drop_rate": Param("float", 0.0, "dropout on the pooled features"),
     "drop_path_rate": Param("float", 0.0, "stochastic depth rate"),
     "attn_drop_rate": Param("float", 0.0, "dropout on attention weights"),
+    "embed_dim": Param("int", None, "width of the first stage (default: the named model's)"),
+    "depths": Param(
+        "list", None, "blocks per stage, e.g. [2, 2]; odd blocks shift windows (default: model's)"
+    ),
+    "num_heads": Param("list", None, "attention heads per stage, one per entry of depths (default: model's)"),
 }
 
 

@@ -85,3 +85,21 @@ def test_swin_hooks_import_neither_torch_nor_timm():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_swin_architecture_params_pass_the_config_check(medfusion_host):
+    import medfusion_plugin_aggregators.hooks as aggregators
+    import medfusion_plugin_trainer.hooks as trainer
+
+    from medfusion_core.config import check_components, structure_config
+
+    for module, name in ((hooks, "swin"), (aggregators, "aggregators"), (trainer, "trainer")):
+        medfusion_host.register(module, f"medfusion-plugin-{name}")
+    params = {"img_size": 32, "window_size": 4, "embed_dim": 16, "depths": [2], "num_heads": [2]}
+    model = {"modalities": "image", "backbone": {"name": "swin_*", "params": params}}
+    config = structure_config({"name": "small", "data": {"manifest": "m.csv"}, "model": model}, "<small>")
+    check_components(config, "<small>")  # the check every user config goes through
+    backbone = get_registry().create("backbone", "swin_tiny_patch4_window7_224", in_chans=1, **params)
+    blocks = [m for m in backbone.modules() if type(m).__name__ == "SwinTransformerBlock"]
+    assert [tuple(block.shift_size) for block in blocks] == [(0, 0), (2, 2)]
+    assert backbone.eval()(torch.randn(2, 1, 32, 32)).shape == (2, backbone.out_features) == (2, 16)
