@@ -82,6 +82,15 @@ impl<'t> Plan<'t> {
         let mut taps = [0.0f32; MAX_TAPS];
         let ow = self.xfirst.len();
         assert!(rows.len() >= self.channels * ow);
+        let mut ahead = Ahead::default();
+        if oy + AHEAD < self.ty.len() {
+            // source rows that output row `oy + AHEAD` adds, fetched while this one is computed
+            let (before, seen) = (self.ty.first[oy + AHEAD - 1], self.ty.count[oy + AHEAD - 1]);
+            let (next, count) = (self.ty.first[oy + AHEAD], self.ty.count[oy + AHEAD]);
+            for y in (next..next + count).filter(|y| !(before..before + seen).contains(y)) {
+                ahead.push(src.pixel_row(z, y).expect("packed source"));
+            }
+        }
         for chunk in (0..weights.len()).step_by(MAX_TAPS) {
             let n = (weights.len() - chunk).min(MAX_TAPS);
             for k in 0..n {
@@ -94,13 +103,20 @@ impl<'t> Plan<'t> {
             // values and the line `(width + padding) * lanes` (asserted / built in `new`).
             unsafe {
                 if self.channels == 1 {
-                    vertical_gray(&sources[..n], &taps[..n], &mut self.line[..self.width], chunk > 0);
+                    vertical_gray(
+                        &sources[..n],
+                        &taps[..n],
+                        &mut self.line[..self.width],
+                        chunk > 0,
+                        &mut ahead,
+                    );
                 } else {
                     vertical_rgb(
                         &sources[..n],
                         &taps[..n],
                         &mut self.line[..self.width * 4],
                         chunk > 0,
+                        &mut ahead,
                     );
                 }
             }
@@ -126,16 +142,60 @@ impl<'t> Plan<'t> {
     }
 }
 
+/// Source rows to bring into the cache, one 64-byte line per [`Ahead::step`], so that the
+/// prefetches spread over the computation instead of stalling it in a burst.
+#[derive(Default)]
+struct Ahead {
+    rows: [(usize, usize); 8],
+    len: usize,
+    row: usize,
+    offset: usize,
+}
+
+impl Ahead {
+    /// Queue `values` (ignored when the queue is full).
+    fn push<T>(&mut self, values: &[T]) {
+        if self.len < self.rows.len() {
+            self.rows[self.len] = (values.as_ptr() as usize, std::mem::size_of_val(values));
+            self.len += 1;
+        }
+    }
+
+    /// Prefetch the next queued line into the L2 cache.
+    #[inline(always)]
+    fn step(&mut self) {
+        if self.row < self.len {
+            let (start, bytes) = self.rows[self.row];
+            // SAFETY: the address lies inside a queued slice; a prefetch never faults or writes.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>((start + self.offset) as *const i8) };
+            self.offset += 64;
+            if self.offset >= bytes {
+                (self.row, self.offset) = (self.row + 1, 0);
+            }
+        }
+    }
+}
+
+/// How many output rows ahead the source rows are prefetched.
+const AHEAD: usize = 2;
+
 /// Source rows combined per register pass (more taps are accumulated in further passes).
 const MAX_TAPS: usize = 16;
 
 /// `line[x] (+)= sum_k taps[k] * rows[k][x]` over a one-channel line (`+=` when `add`).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vertical_gray<T: Sample>(rows: &[*const T], taps: &[f32], line: &mut [f32], add: bool) {
+unsafe fn vertical_gray<T: Sample>(
+    rows: &[*const T],
+    taps: &[f32],
+    line: &mut [f32],
+    add: bool,
+    ahead: &mut Ahead,
+) {
     let width = line.len();
     let out = line.as_mut_ptr();
     let mut x = 0;
     while x + 8 <= width {
+        ahead.step();
         let mut acc = if add {
             _mm256_loadu_ps(out.add(x))
         } else {
@@ -158,7 +218,13 @@ unsafe fn vertical_gray<T: Sample>(rows: &[*const T], taps: &[f32], line: &mut [
 
 /// [`vertical_gray`] over interleaved three-channel rows, stored as RGBx (`line` holds `W * 4`).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vertical_rgb<T: Sample>(rows: &[*const T], taps: &[f32], line: &mut [f32], add: bool) {
+unsafe fn vertical_rgb<T: Sample>(
+    rows: &[*const T],
+    taps: &[f32],
+    line: &mut [f32],
+    add: bool,
+    ahead: &mut Ahead,
+) {
     let width = line.len() / 4;
     let out = line.as_mut_ptr();
     // lanes of the three accumulators that make RGBx pixels 0-1, 2-3, 4-5, 6-7
@@ -170,6 +236,7 @@ unsafe fn vertical_rgb<T: Sample>(rows: &[*const T], taps: &[f32], line: &mut [f
     let top_c = _mm256_setr_epi32(2, 3, 4, 4, 5, 6, 7, 7);
     let mut x = 0;
     while x + 8 <= width {
+        ahead.step();
         let dst = out.add(x * 4);
         let (mut a, mut b, mut c) = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
         for (&row, &w) in rows.iter().zip(taps) {
