@@ -133,6 +133,7 @@ impl<'t> Plan<'t> {
                 (1, 1) => horizontal_gray::<1>(line, first, weights, stride, rows),
                 (1, 2) => horizontal_gray::<2>(line, first, weights, stride, rows),
                 (1, _) => horizontal_gray::<0>(line, first, weights, stride, rows),
+                (_, 1) => horizontal_rgb::<1>(line, first, weights, stride, rows, ow),
                 (_, 2) => horizontal_rgb::<2>(line, first, weights, stride, rows, ow),
                 (_, 3) => horizontal_rgb::<3>(line, first, weights, stride, rows, ow),
                 (_, 4) => horizontal_rgb::<4>(line, first, weights, stride, rows, ow),
@@ -182,6 +183,15 @@ const AHEAD: usize = 2;
 /// Source rows combined per register pass (more taps are accumulated in further passes).
 const MAX_TAPS: usize = 16;
 
+/// `sum_k taps[k] * rows[k][at]` (the scalar tails of the H pass).
+#[inline(always)]
+unsafe fn tap_sum<T: Sample>(rows: &[*const T], taps: &[f32], at: usize) -> f32 {
+    rows.iter()
+        .zip(taps)
+        .map(|(&row, &w)| w * (*row.add(at)).to_f32())
+        .sum()
+}
+
 /// `line[x] (+)= sum_k taps[k] * rows[k][x]` over a one-channel line (`+=` when `add`).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn vertical_gray<T: Sample>(
@@ -208,11 +218,7 @@ unsafe fn vertical_gray<T: Sample>(
         x += 8;
     }
     for (x, value) in line.iter_mut().enumerate().skip(x) {
-        let mut acc = if add { *value } else { 0.0 };
-        for (&row, &w) in rows.iter().zip(taps) {
-            acc += w * (*row.add(x)).to_f32();
-        }
-        *value = acc;
+        *value = tap_sum(rows, taps, x) + if add { *value } else { 0.0 };
     }
 }
 
@@ -270,11 +276,7 @@ unsafe fn vertical_rgb<T: Sample>(
     }
     for x in x..width {
         for c in 0..3 {
-            let mut acc = if add { line[x * 4 + c] } else { 0.0 };
-            for (&row, &w) in rows.iter().zip(taps) {
-                acc += w * (*row.add(x * 3 + c)).to_f32();
-            }
-            line[x * 4 + c] = acc;
+            line[x * 4 + c] = tap_sum(rows, taps, x * 3 + c) + if add { line[x * 4 + c] } else { 0.0 };
         }
     }
 }

@@ -45,7 +45,6 @@ macro_rules! sample {
             #[inline]
             #[target_feature(enable = "avx2")]
             unsafe fn load8($p: *const Self) -> std::arch::x86_64::__m256 {
-                #[allow(unused_imports)]
                 use std::arch::x86_64::*;
                 $load
             }
