@@ -10,6 +10,8 @@ pub mod pool;
 pub mod preprocess;
 pub mod rng;
 pub mod rotate;
+#[cfg(target_arch = "x86_64")]
+pub mod simd;
 pub mod strided;
 pub mod taps;
 

@@ -101,19 +101,31 @@ pub fn preprocess_batch(
 /// Preprocess one strided `[D, H, W, C]` source into `out` (`[C, OD, OH, OW]`).
 ///
 /// On x86-64 CPUs with AVX2 the same code is compiled with AVX2 enabled (wider vectors; no
-/// fused multiply-add is introduced, so results are identical).
+/// fused multiply-add is introduced, so results are identical), and packed 1- or 3-channel
+/// sources resampled in f32 take the AVX2 + FMA kernels of [`crate::simd`].
 pub fn preprocess_into<T: Sample>(
     src: &Strided4<T>,
     out: &mut [f32],
     out_shape: [usize; 4],
     params: &Params,
 ) -> Result<(), String> {
+    preprocess_with(src, out, out_shape, params, true)
+}
+
+/// [`preprocess_into`], with the [`crate::simd`] fast path allowed or not (`simd`).
+fn preprocess_with<T: Sample>(
+    src: &Strided4<T>,
+    out: &mut [f32],
+    out_shape: [usize; 4],
+    params: &Params,
+    simd: bool,
+) -> Result<(), String> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { preprocess_avx2(src, out, out_shape, params) };
+        return unsafe { preprocess_avx2(src, out, out_shape, params, simd) };
     }
-    preprocess_body(src, out, out_shape, params)
+    preprocess_body(src, out, out_shape, params, simd)
 }
 
 /// [`preprocess_body`] compiled for AVX2.
@@ -124,8 +136,9 @@ unsafe fn preprocess_avx2<T: Sample>(
     out: &mut [f32],
     out_shape: [usize; 4],
     params: &Params,
+    simd: bool,
 ) -> Result<(), String> {
-    preprocess_body(src, out, out_shape, params)
+    preprocess_body(src, out, out_shape, params, simd)
 }
 
 /// The kernel itself; every helper is `inline(always)` so it inherits the caller's target features.
@@ -135,6 +148,7 @@ fn preprocess_body<T: Sample>(
     out: &mut [f32],
     out_shape: [usize; 4],
     params: &Params,
+    simd: bool,
 ) -> Result<(), String> {
     let [channels, od, oh, ow] = out_shape;
     let [d, h, w, src_channels] = src.shape;
@@ -157,9 +171,9 @@ fn preprocess_body<T: Sample>(
     let ty = Taps::new(h, params.starts[1], params.lengths[1], oh, params.flip[1]);
     let tx = Taps::new(w, params.starts[2], params.lengths[2], ow, params.flip[2]);
     if T::F32_EXACT && params.window.is_none() {
-        resample_and_store::<T, f32>(src, &tz, &ty.cast(), &tx.cast(), out, out_shape, params);
+        resample_and_store::<T, f32>(src, (&tz, &ty.cast(), &tx.cast()), out, out_shape, params, simd);
     } else {
-        resample_and_store::<T, f64>(src, &tz, &ty, &tx, out, out_shape, params);
+        resample_and_store::<T, f64>(src, (&tz, &ty, &tx), out, out_shape, params, simd);
     }
     Ok(())
 }
@@ -169,12 +183,11 @@ fn preprocess_body<T: Sample>(
 #[inline(always)]
 fn resample_and_store<T: Sample, A: Acc>(
     src: &Strided4<T>,
-    tz: &Taps,
-    ty: &Taps<A>,
-    tx: &Taps<A>,
+    (tz, ty, tx): (&Taps, &Taps<A>, &Taps<A>),
     out: &mut [f32],
     [_, od, oh, ow]: [usize; 4],
     params: &Params,
+    simd: bool,
 ) {
     let src_channels = src.shape[3];
     let (zlo, zhi) = tz.span();
@@ -183,7 +196,7 @@ fn resample_and_store<T: Sample, A: Acc>(
     let mut rows = vec![A::default(); src_channels * ow];
     if zlo == 0 && zhi == od && tz.is_identity() {
         for z in 0..od {
-            resample_slice(src, z, ty, tx, &mut line, &mut rows, |oy, rows| {
+            resample_slice(src, z, (ty, tx), &mut line, &mut rows, simd, |oy, rows| {
                 for (c, dst) in out.chunks_exact_mut(block).enumerate() {
                     let sc = if src_channels == 1 { 0 } else { c };
                     let at = z * plane + oy * ow;
@@ -197,7 +210,7 @@ fn resample_and_store<T: Sample, A: Acc>(
     let depth = zhi - zlo;
     let mut slices = vec![0.0f64; src_channels * depth * plane];
     for z in zlo..zhi {
-        resample_slice(src, z, ty, tx, &mut line, &mut rows, |oy, rows| {
+        resample_slice(src, z, (ty, tx), &mut line, &mut rows, simd, |oy, rows| {
             for (sc, row) in rows.chunks_exact(ow).enumerate() {
                 let at = (sc * depth + z - zlo) * plane + oy * ow;
                 slices[at..at + ow]
@@ -222,17 +235,35 @@ fn resample_and_store<T: Sample, A: Acc>(
 
 /// Resample depth slice `z` of every source channel, one output row at a time: the H taps
 /// combine whole source rows into `line` (`[W * C_src]`, interleaved), the W taps resample it
-/// into `rows` (`[C_src][OW]`), and `emit(oy, rows)` consumes the row.
+/// into `rows` (`[C_src][OW]`), and `emit(oy, rows)` consumes the row. With `simd`, the
+/// [`crate::simd`] kernels do both passes where they apply.
 #[inline(always)]
 fn resample_slice<T: Sample, A: Acc>(
     src: &Strided4<T>,
     z: usize,
-    ty: &Taps<A>,
-    tx: &Taps<A>,
+    (ty, tx): (&Taps<A>, &Taps<A>),
     line: &mut [A],
     rows: &mut [A],
+    simd: bool,
     mut emit: impl FnMut(usize, &[A]),
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some(ty32), Some(tx32)) = (simd, A::as_f32_taps(ty), A::as_f32_taps(tx)) {
+        if let Some(mut plan) = crate::simd::Plan::new(src, ty32, tx32) {
+            for oy in 0..ty.len() {
+                plan.row(
+                    src,
+                    z,
+                    oy,
+                    A::as_f32_mut(rows).expect("f32 taps come with f32 rows"),
+                );
+                emit(oy, rows);
+            }
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     let ow = tx.len();
     let used = src.shape[2] * src.shape[3];
     for oy in 0..ty.len() {
@@ -426,6 +457,89 @@ mod tests {
         params.std = vec![0.5];
         preprocess_into(&src, &mut out, [1, 4, 3, 5], &params).unwrap();
         assert!(out.iter().all(|&v| (v - 0.5).abs() < 1e-6));
+    }
+
+    /// Values of `len` samples drawn from `mix64`, as `T` through `convert`.
+    fn noise<T>(len: usize, seed: u64, convert: impl Fn(u64) -> T) -> Vec<T> {
+        (0..len as u64)
+            .map(|i| convert(crate::rng::mix64(seed * 1_000_003 + i)))
+            .collect()
+    }
+
+    /// The fast path (where it applies) and the portable path agree to f32 rounding.
+    fn assert_fast_matches_portable<T: Sample>(src: &Strided4<T>, out_shape: [usize; 4], params: &Params) {
+        let len = out_shape.iter().product();
+        let (mut fast, mut portable) = (vec![f32::NAN; len], vec![f32::NAN; len]);
+        preprocess_with(src, &mut fast, out_shape, params, true).unwrap();
+        preprocess_with(src, &mut portable, out_shape, params, false).unwrap();
+        for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
+            assert!(
+                (a - b).abs() <= 2e-6 * (1.0 + b.abs()),
+                "{i}: {a} vs {b} ({out_shape:?}, {:?})",
+                src.shape
+            );
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_portable_path() {
+        // (D, H, W) -> (OD, OH, OW): odd sizes, tails, up- and downscaling, many-tap downscaling
+        let cases = [
+            ([1, 37, 29], [1, 13, 11]),
+            ([1, 512, 96], [1, 224, 40]),
+            ([1, 9, 13], [1, 23, 31]),
+            ([1, 203, 190], [1, 5, 3]),
+            ([1, 8, 8], [1, 8, 8]),
+            ([1, 4, 3], [1, 1, 2]),
+            ([5, 17, 21], [3, 9, 19]),
+        ];
+        for (seed, &(shape, out)) in cases.iter().enumerate() {
+            for channels in [1, 3, 4] {
+                let dims = [shape[0], shape[1], shape[2], channels];
+                let n: usize = dims.iter().product();
+                let bytes = noise(n, seed as u64, |v| v as u8);
+                let words = noise(n, seed as u64, |v| v as u16);
+                let mut params = Params::whole(shape, channels);
+                params.divisor = 255.0;
+                params.mean = (0..channels).map(|c| 0.1 * c as f64).collect();
+                params.std = (0..channels).map(|c| 0.2 + 0.1 * c as f64).collect();
+                params.flip = [false, seed % 2 == 1, seed % 3 == 0];
+                params.starts = [0.0, 0.5, 1.25];
+                params.lengths = [shape[0] as f64, shape[1] as f64 - 0.5, shape[2] as f64 - 2.0];
+                let out_shape = [channels, out[0], out[1], out[2]];
+                let packed = Strided4::contiguous(&bytes, dims).unwrap();
+                assert_fast_matches_portable(&packed, out_shape, &params);
+                params.divisor = 65535.0;
+                assert_fast_matches_portable(
+                    &Strided4::contiguous(&words, dims).unwrap(),
+                    out_shape,
+                    &params,
+                );
+                // a gray source replicated into three output channels
+                if channels == 1 {
+                    let mut gray = Params::whole(shape, 3);
+                    gray.flip = params.flip;
+                    assert_fast_matches_portable(&packed, [3, out[0], out[1], out[2]], &gray);
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn fast_path_serves_packed_gray_and_rgb_only() {
+        let data = noise(2 * 6 * 10 * 3, 7, |v| v as u8);
+        let taps = Taps::new(6, 0.0, 6.0, 4, false).cast::<f32>();
+        let cpu = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        for channels in [1, 3] {
+            let packed = Strided4::contiguous(&data[..60 * channels], [1, 6, 10, channels]).unwrap();
+            assert_eq!(crate::simd::Plan::new(&packed, &taps, &taps).is_some(), cpu);
+        }
+        let four = Strided4::contiguous(&data[..240], [1, 6, 10, 4]).unwrap();
+        assert!(crate::simd::Plan::new(&four, &taps, &taps).is_none());
+        // every other pixel: not packed
+        let strided = Strided4::new(&data, 0, [1, 6, 5, 3], [180, 30, 6, 1]).unwrap();
+        assert!(crate::simd::Plan::new(&strided, &taps, &taps).is_none());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Numpy arrays reach the kernels with arbitrary (even negative) strides; a [`Strided4`] keeps
 //! the memory as a bounds-checked slice plus the offset of element `(0, 0, 0, 0)`.
 
+use crate::taps::Taps;
+
 /// A source element type and its value as f64.
 pub trait Sample: Copy + Send + Sync {
     /// Whether resampling this type in f32 stays within the kernels' 1e-5 tolerance of the f64
@@ -15,10 +17,17 @@ pub trait Sample: Copy + Send + Sync {
 
     /// The value converted to f32 (exact for the integer types).
     fn to_f32(self) -> f32;
+
+    /// Eight consecutive values from `p` as f32 lanes.
+    ///
+    /// # Safety
+    /// `p` must point to eight readable values and the CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
 }
 
 macro_rules! sample {
-    ($($t:ty => $exact:expr),*) => {$(
+    ($($t:ty => $exact:expr, |$p:ident| $load:expr);*) => {$(
         impl Sample for $t {
             const F32_EXACT: bool = $exact;
 
@@ -31,10 +40,23 @@ macro_rules! sample {
             fn to_f32(self) -> f32 {
                 f32::from(self)
             }
+
+            #[cfg(target_arch = "x86_64")]
+            #[inline]
+            #[target_feature(enable = "avx2")]
+            unsafe fn load8($p: *const Self) -> std::arch::x86_64::__m256 {
+                use std::arch::x86_64::*;
+                $load
+            }
         }
     )*};
 }
-sample!(u8 => true, u16 => true, i16 => false, f32 => false);
+sample!(
+    u8 => true, |p| _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p.cast())));
+    u16 => true, |p| _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast())));
+    i16 => false, |p| _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128(p.cast())));
+    f32 => false, |p| _mm256_loadu_ps(p)
+);
 
 /// Floating-point type the resampling passes accumulate in (f64, or f32 where exact enough).
 pub trait Acc:
@@ -58,6 +80,12 @@ pub trait Acc:
 
     /// The value rounded to f32.
     fn narrow(self) -> f32;
+
+    /// `values` as f32 when `Self` is f32 (lets generic code pick an f32-only fast path).
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
+
+    /// `taps` as f32 taps when `Self` is f32.
+    fn as_f32_taps(taps: &Taps<Self>) -> Option<&Taps<f32>>;
 }
 
 impl Acc for f64 {
@@ -80,6 +108,14 @@ impl Acc for f64 {
     fn narrow(self) -> f32 {
         self as f32
     }
+
+    fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+
+    fn as_f32_taps(_: &Taps<Self>) -> Option<&Taps<f32>> {
+        None
+    }
 }
 
 impl Acc for f32 {
@@ -101,6 +137,14 @@ impl Acc for f32 {
     #[inline(always)]
     fn narrow(self) -> f32 {
         self
+    }
+
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        Some(values)
+    }
+
+    fn as_f32_taps(taps: &Taps<Self>) -> Option<&Taps<f32>> {
+        Some(taps)
     }
 }
 
