@@ -35,7 +35,8 @@ def _predict_with_artifact(model: Path, manifest: Path, out: Path) -> Path:
     out_default=Path("predictions.csv"),
 )
 def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str) -> None:
-    """Score MANIFEST (the training columns; the label column is optional) with a run's fitted
+    """Score MANIFEST (the image and clinical columns used in training; label, lesion-mask and
+    subgroup columns are optional) with a run's fitted
     preprocessing and its threshold chosen on validation (after 'medfusion evaluate'), or with
     an exported model given by --model."""
     expected = 1 if model is not None else 2
