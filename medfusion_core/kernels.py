@@ -208,5 +208,5 @@ def reset_kernels() -> None:
     _FALLBACK_REASONS.clear()
 
 
-# Image kernels live in their own module and register themselves with @reference.
-from medfusion_core import imageops  # noqa: E402,F401
+# Image kernels live in their own modules and register themselves with @reference.
+from medfusion_core import imageops, viewops  # noqa: E402,F401
