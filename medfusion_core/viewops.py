@@ -28,7 +28,7 @@ import numpy as np
 
 from medfusion_core import imageops
 from medfusion_core.errors import MedFusionError
-from medfusion_core.kernels import reference
+from medfusion_core.kernels import get_kernel, reference
 
 
 @attrs.frozen(slots=True)
@@ -78,11 +78,12 @@ def decode_png(path: str) -> np.ndarray:
     return decode_pillow(path)
 
 
-def _source(value: str | np.ndarray, *, mask: bool, spatial: int) -> np.ndarray:
-    """The array of an image or mask given as a PNG path or an array."""
+def view_source(value: str | np.ndarray, *, mask: bool, spatial: int) -> np.ndarray:
+    """The array of a job's image or mask: an array as it is, a PNG path decoded with the active
+    ``decode_png`` kernel (a mask binarised with :func:`binary_mask`)."""
     if not isinstance(value, str):
         return value
-    array = decode_png(value)
+    array = get_kernel("decode_png")(value)
     return binary_mask(array, spatial) if mask else array
 
 
@@ -103,7 +104,7 @@ def fill_views(
     failures = []
     for i, job in enumerate(jobs):
         try:
-            image = _source(job.image, mask=False, spatial=spatial)
+            image = view_source(job.image, mask=False, spatial=spatial)
             box = crop_box(job.crop, image.shape[:spatial])
             view = images[job.slot]
             imageops.preprocess_into(
@@ -113,7 +114,7 @@ def fill_views(
             if job.scale != 1.0 or job.shift != 0.0:
                 imageops.intensity_jitter(view, job.scale, job.shift)
             if masks is not None and job.mask is not None:
-                mask = _source(job.mask, mask=True, spatial=spatial)
+                mask = view_source(job.mask, mask=True, spatial=spatial)
                 imageops.preprocess_into(mask, masks[job.slot], crop=box, flip=job.flip)
                 _rotate(masks[job.slot], job.degrees, [0.0])
         except (MedFusionError, ValueError) as exc:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import attrs
 import numpy as np
 
 from medfusion_core.errors import MedFusionError
 from medfusion_core.imageops import DTYPE_SCALE
 from medfusion_core.kernels import check_binary_scores
-from medfusion_core.viewops import ViewJob
+from medfusion_core.viewops import ViewJob, view_source
 from medfusion_plugin_native import _native
 
 __all__ = [
@@ -240,8 +241,10 @@ def fill_views(
     std: Sequence[float],
 ) -> list[tuple[int, str]]:
     """``medfusion_core.viewops.fill_views`` in one call: PNG paths decoded in Rust, every view
-    prepared in parallel on the pool with the GIL released; failed views (including a panic)
-    are returned as ``(job index, reason)``."""
+    prepared in parallel on the pool with the GIL released. Views Rust could not fill (a PNG
+    kind left to Pillow, an unreadable file, even a panic) are tried once more from arrays
+    decoded by :func:`decode_png`; those that still fail are returned as ``(job index, reason)``,
+    as the reference returns them."""
     images = _checked_out(images, 1, "fill_views")
     if masks is not None:
         masks = _checked_out(masks, 1, "fill_views")
@@ -253,4 +256,23 @@ def fill_views(
         raise NativeKernelError(f"fill_views: mean and std need one value per channel ({channels})")
     if not jobs:
         return []
-    return _native.fill_views(list(jobs), images, masks, mean_c, std_c)
+    failures = _native.fill_views(list(jobs), images, masks, mean_c, std_c)
+    if not failures:
+        return []
+    final, retry = [], []
+    for i, _ in failures:
+        try:
+            image = view_source(jobs[i].image, mask=False, spatial=images.ndim - 2)
+            mask = (
+                None
+                if jobs[i].mask is None
+                else view_source(jobs[i].mask, mask=True, spatial=images.ndim - 2)
+            )
+        except (MedFusionError, ValueError) as exc:
+            final.append((i, str(exc)))
+            continue
+        retry.append((i, attrs.evolve(jobs[i], image=image, mask=mask)))
+    if retry:
+        again = _native.fill_views([job for _, job in retry], images, masks, mean_c, std_c)
+        final.extend((retry[k][0], reason) for k, reason in again)
+    return sorted(final)
