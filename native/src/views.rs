@@ -76,7 +76,7 @@ pub fn fill_views(
     let [channels, d, h, w] = out.view_shape;
     let plane = d * h * w;
     let view_len = channels * plane;
-    if view_len == 0 || out.images.len() % view_len != 0 {
+    if view_len == 0 || !out.images.len().is_multiple_of(view_len) {
         return Err(format!(
             "images hold {} values, not whole views of {:?}",
             out.images.len(),
@@ -151,10 +151,9 @@ impl<'a> Held<'a> {
         };
         let image = read_png(path).map_err(|e| e.to_string())?;
         let [h, w, c] = image.shape;
-        let binary = |any: &mut dyn Iterator<Item = bool>| any.map(|on| f32::from(u8::from(on))).collect();
-        let values: Vec<f32> = match &image.pixels {
-            Pixels::U8(data) => binary(&mut data.chunks_exact(c).map(|p| p.iter().any(|&v| v > 0))),
-            Pixels::U16(data) => binary(&mut data.chunks_exact(c).map(|p| p.iter().any(|&v| v > 0))),
+        let values = match &image.pixels {
+            Pixels::U8(data) => binarise(data, c),
+            Pixels::U16(data) => binarise(data, c),
         };
         Ok(Self::Mask(values, [1, h, w, 1]))
     }
@@ -168,6 +167,14 @@ impl<'a> Held<'a> {
             Self::Borrowed(source) => *source,
         })
     }
+}
+
+/// 1.0 for each pixel of `channels` interleaved samples with a non-zero sample, else 0.0.
+fn binarise<T: Copy + Default + PartialEq>(data: &[T], channels: usize) -> Vec<f32> {
+    let zero = T::default();
+    data.chunks_exact(channels)
+        .map(|pixel| f32::from(u8::from(pixel.iter().any(|&v| v != zero))))
+        .collect()
 }
 
 /// `[D, H, W, C]` and the divisor mapping a source's dtype to [0, 1] without a window.

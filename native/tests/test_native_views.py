@@ -3,6 +3,7 @@ the loader with native kernels, and concurrency (threads and forked DataLoader w
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -175,7 +176,9 @@ def write_dataset(tmp_path: Path, patients: int = 12) -> Path:
         for v in range(p % 3):
             mode = "I;16" if (p + v) % 4 == 0 else "L"
             views.append(write_png(tmp_path / f"p{p}v{v}.png", mode, 20 + p, 24 + 2 * v, p * 10 + v).name)
-            masks.append(write_png(tmp_path / f"m{p}v{v}.png", "L", 20 + p, 24 + 2 * v, 1000 + p * 10 + v).name)
+            masks.append(
+                write_png(tmp_path / f"m{p}v{v}.png", "L", 20 + p, 24 + 2 * v, 1000 + p * 10 + v).name
+            )
         rows.append(
             {
                 "patient_id": f"p{p}",
@@ -284,3 +287,27 @@ def test_kernels_stress_concurrent_threads_and_forked_workers(native_host, tmp_p
     workers_epoch = epoch(manifest, "dataloader", number=2)
     for a, b in zip(threads_epoch, workers_epoch, strict=True):
         assert torch.equal(a["images"], b["images"]) and torch.equal(a["lesion_mask"], b["lesion_mask"])
+
+
+def test_threads_resolving_kernels_at_once_all_get_the_native_ones(native_host) -> None:
+    """The first ``get_kernel`` calls of a process may come from several loader threads at once;
+    none may see a partly resolved table and fall back to a reference kernel."""
+    kernels.reset_kernels()
+    barrier = threading.Barrier(8)
+    got: list[object] = []
+
+    def resolve() -> None:
+        barrier.wait()
+        got.append(kernels.get_kernel("fill_views"))
+
+    threads = [threading.Thread(target=resolve) for _ in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that a race would show
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == [native.fill_views] * 8
