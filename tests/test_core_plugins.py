@@ -149,25 +149,8 @@ def test_hand_registered_plugin_in_isolated_host(medfusion_host):
 def test_threads_loading_a_host_at_once_all_get_it_complete():
     """A host first used from several threads (loader threads) is loaded once; no thread gets
     it before every plugin is registered."""
-    import sys
-    import threading
+    from medfusion_core.testing.concurrency import race
 
     host = PluginHost(autoload=True, allow=(), disable=(), strict=False)
-    barrier = threading.Barrier(6)
-    seen: list[list[str]] = []
-
-    def load() -> None:
-        barrier.wait()
-        seen.append(sorted(spec.name for spec in host.load().specs("reader")))
-
-    threads = [threading.Thread(target=load) for _ in range(6)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, so that a race would show
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    seen = race(lambda: sorted(spec.name for spec in host.load().specs("reader")), threads=6)
     assert seen == [sorted(spec.name for spec in host.specs("reader"))] * 6 and "pillow" in seen[0]

@@ -3,7 +3,6 @@ the loader with native kernels, and concurrency (threads and forked DataLoader w
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
 from medfusion_core.data.readers import decode_pillow
 from medfusion_core.errors import DataError
+from medfusion_core.testing.concurrency import race
 from medfusion_core.viewops import ViewJob
 
 SETTINGS = settings(
@@ -293,21 +293,4 @@ def test_threads_resolving_kernels_at_once_all_get_the_native_ones(native_host) 
     """The first ``get_kernel`` calls of a process may come from several loader threads at once;
     none may see a partly resolved table and fall back to a reference kernel."""
     kernels.reset_kernels()
-    barrier = threading.Barrier(8)
-    got: list[object] = []
-
-    def resolve() -> None:
-        barrier.wait()
-        got.append(kernels.get_kernel("fill_views"))
-
-    threads = [threading.Thread(target=resolve) for _ in range(8)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, so that a race would show
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
-    assert got == [native.fill_views] * 8
+    assert race(lambda: kernels.get_kernel("fill_views")) == [native.fill_views] * 8
