@@ -1,11 +1,15 @@
 """One training epoch of the quickstart data path: read + augment + preprocess + batch.
 
-Contenders, measured in this run on the demo dataset (``medfusion_core.demo``, 300 patients,
-0-2 views of 64x64 PNG plus lesion masks, batch 16):
+Contenders, measured in this run on the training split of the demo dataset
+(``medfusion_core.demo``: 500 patients, 300 of them in ``train``, 0-2 views of 64x64 8-bit PNG,
+each with a lesion-mask PNG; the demo config's batch size, 8):
 
 - MedFusion: ``BatchLoader(backend="threads", workers=2, cache=False)`` whose kernels are the
-  native plugin's (checked with ``backend_report``): files decoded every epoch, augmentation
-  (flip, rotation) and preprocessing written straight into preallocated batch arrays;
+  native plugin's (checked with ``backend_report``): files decoded every epoch. Per batch the
+  augmentation (flip, rotation) is sampled in Python and one ``fill_views`` call decodes the
+  PNGs in Rust and writes every view and mask, preprocessed, rotated and jittered, straight
+  into the preallocated batch arrays, in parallel over views on a native pool limited to 2
+  threads (``set_threads(2)``, matching the baseline's 2 worker processes), up to 2 batches ahead;
 - baseline: a torch ``DataLoader`` with 2 worker processes over a map-style dataset that reads the
   same files with PIL and applies torchvision.transforms.v2 (joint RandomHorizontalFlip +
   RandomRotation on image and mask, Resize(antialias), ToDtype, Normalize), collated by default.
@@ -16,6 +20,7 @@ part of every DataLoader epoch, as in a default training loop).
 
 from __future__ import annotations
 
+import importlib
 import sys
 import tempfile
 import time
@@ -115,10 +120,12 @@ def main() -> None:
         def run_baseline() -> int:
             return sum(batch["images"].shape[0] for batch in baseline)
 
-        backend = backend_report()["kernels"]["preprocess_into"]["backend"]
-        print(f"preprocess_into backend: {backend}")
+        backend = backend_report()["kernels"]["fill_views"]["backend"]
+        print(f"fill_views backend: {backend}; batch size {loader.batch_size}")
         if backend == "reference":
             print("warning: the native plugin is not active; the figure measures the numpy reference")
+        else:
+            importlib.import_module("medfusion_plugin_native").set_threads(WORKERS)
         timings: dict[str, list[float]] = {"native": [], "baseline": []}
         counts = {}
         for round_ in range(EPOCHS + 1):

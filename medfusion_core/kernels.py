@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -146,22 +147,29 @@ def get_kernel(name: str) -> Callable[..., Any]:
 
 _ACCELERATED: dict[str, Callable[..., Any]] | None = None
 _FALLBACK_REASONS: dict[str, str] = {}
+_RESOLVING = threading.RLock()
 
 
 def _accelerated() -> dict[str, Callable[..., Any]]:
+    """The loaded accelerated kernels, resolved once; published only when complete, so a thread
+    racing the first resolution never sees a partial table (and a reference kernel)."""
     global _ACCELERATED
-    if _ACCELERATED is None:
-        from medfusion_core.errors import MedFusionError
-        from medfusion_core.plugins import CORE_PLUGIN_NAME, get_host
+    if _ACCELERATED is not None:
+        return _ACCELERATED
+    with _RESOLVING:
+        if _ACCELERATED is None:
+            from medfusion_core.errors import MedFusionError
+            from medfusion_core.plugins import CORE_PLUGIN_NAME, get_host
 
-        _ACCELERATED = {}
-        for spec in get_host().specs("kernel"):
-            if spec.plugin == CORE_PLUGIN_NAME or spec.name not in REFERENCE:
-                continue
-            try:
-                _ACCELERATED[spec.name] = spec.load()
-            except MedFusionError as exc:
-                _FALLBACK_REASONS[spec.name] = str(exc)
+            found: dict[str, Callable[..., Any]] = {}
+            for spec in get_host().specs("kernel"):
+                if spec.plugin == CORE_PLUGIN_NAME or spec.name not in REFERENCE:
+                    continue
+                try:
+                    found[spec.name] = spec.load()
+                except MedFusionError as exc:
+                    _FALLBACK_REASONS[spec.name] = str(exc)
+            _ACCELERATED = found
     return _ACCELERATED
 
 
@@ -208,5 +216,5 @@ def reset_kernels() -> None:
     _FALLBACK_REASONS.clear()
 
 
-# Image kernels live in their own module and register themselves with @reference.
-from medfusion_core import imageops  # noqa: E402,F401
+# Image kernels live in their own modules and register themselves with @reference.
+from medfusion_core import imageops, viewops  # noqa: E402,F401

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +37,8 @@ from medfusion_core.specs import HOOK_FOR_KIND, ComponentSpec
 
 ENTRY_POINT_GROUP = "medfusion.plugins"
 CORE_PLUGIN_NAME = "medfusion-core"
+#: Serialises the first load of a host (threads wait for a complete one).
+_LOADING = threading.RLock()
 ENV_ALLOW = "MEDFUSION_PLUGINS"
 ENV_DISABLE = "MEDFUSION_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD = "MEDFUSION_DISABLE_PLUGIN_AUTOLOAD"
@@ -129,21 +132,27 @@ class PluginHost:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._records: dict[str, PluginRecord] = {}
-        self._loaded = False
+        self._loaded = False  # loading has started
+        self._ready = False  # loading has finished
 
     # -- loading -----------------------------------------------------------------------------
 
     def load(self) -> PluginHost:
-        """Register the core and, with autoload, every entry-point plugin. Idempotent."""
-        if self._loaded:
+        """Register the core and, with autoload, every entry-point plugin. Idempotent; other
+        threads calling it meanwhile wait until loading is complete."""
+        if self._ready:
             return self
-        self._loaded = True
-        from medfusion_core import builtin
+        with _LOADING:
+            if self._loaded:  # done meanwhile, or re-entered by the loading thread itself
+                return self
+            self._loaded = True
+            from medfusion_core import builtin
 
-        self.register(builtin, CORE_PLUGIN_NAME, version=CORE_VERSION, entry_point=builtin.__name__)
-        if self.autoload:
-            for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-                self._load_entry_point(ep)
+            self.register(builtin, CORE_PLUGIN_NAME, version=CORE_VERSION, entry_point=builtin.__name__)
+            if self.autoload:
+                for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+                    self._load_entry_point(ep)
+            self._ready = True
         return self
 
     def _load_entry_point(self, ep: md.EntryPoint) -> None:

@@ -144,3 +144,13 @@ def test_hand_registered_plugin_in_isolated_host(medfusion_host):
     from medfusion_core.registry import get_registry
 
     assert get_registry().load("aggregator", "avg")([1, 2, 3]) == 2
+
+
+def test_threads_loading_a_host_at_once_all_get_it_complete():
+    """A host first used from several threads (loader threads) is loaded once; no thread gets
+    it before every plugin is registered."""
+    from medfusion_core.testing.concurrency import race
+
+    host = PluginHost(autoload=True, allow=(), disable=(), strict=False)
+    seen = race(lambda: sorted(spec.name for spec in host.load().specs("reader")), threads=6)
+    assert seen == [sorted(spec.name for spec in host.specs("reader"))] * 6 and "pillow" in seen[0]

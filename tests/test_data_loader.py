@@ -245,3 +245,29 @@ def test_unreadable_image_fails_with_one_line_naming_row_and_file(tmp_path, back
     with pytest.raises(DataError, match=r"m\.csv: row 4: .*p3b\.png: cannot read as an image") as info:
         next(loader.iter_batches(0))
     assert "\n" not in str(info.value)
+
+
+def test_augmentation_draws_are_those_of_default_rng_per_patient():
+    """The sampled values stay what they always were: ``default_rng([seed, epoch, index])``,
+    7 uniforms per view in order, the crop box at the image's aspect ratio."""
+    from medfusion_core.config import AugmentConfig
+    from medfusion_core.data.augment import sample_rng, sample_views
+    from medfusion_core.viewops import crop_box
+
+    config = AugmentConfig(flip=True, rotate_degrees=20.0, crop_scale=0.7, intensity=0.1)
+    shape = (37, 29)
+    for seed, epoch, index in [(0, 0, 0), (5, 3, 117), (2**40, 9, 12345)]:
+        augments = sample_views(sample_rng(seed, epoch, index), config, 3, 2)
+        rng = np.random.default_rng([seed, epoch, index])
+        for augment in augments:
+            u = rng.random(7)
+            side = np.sqrt(0.7 + u[1] * (1.0 - 0.7))
+            height, width = shape[0] * side, shape[1] * side
+            box = (u[2] * (shape[0] - height), u[3] * (shape[1] - width), height, width)
+            assert crop_box(augment.crop, shape) == box
+            assert augment.flip == (False, bool(u[0] < 0.5))
+            assert augment.degrees == (2.0 * u[4] - 1.0) * 20.0
+            assert (augment.scale, augment.shift) == (
+                1.0 + (2.0 * u[5] - 1.0) * 0.1,
+                (2.0 * u[6] - 1.0) * 0.1,
+            )

@@ -14,8 +14,9 @@ training; evaluation keeps manifest order), and each patient's augmentation depe
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,33 +117,26 @@ class BatchLoader:
             arrays["lesion_mask"] = np.zeros((size, self.views, 1, *shape[1:]), dtype=np.float32)
         return arrays
 
-    def _write(self, arrays: dict[str, np.ndarray], position: int, index: int, epoch: int) -> None:
-        masks = arrays.get("lesion_mask")
-        self.writer.write(
-            int(index),
-            epoch,
-            self.train,
-            arrays["images"][position],
-            None if masks is None else masks[position],
-        )
+    def _write(self, arrays: dict[str, np.ndarray], indices: np.ndarray, epoch: int) -> None:
+        """Fill ``arrays`` with the views of patients ``indices`` (one kernel call)."""
+        self.writer.write_batch(indices, epoch, self.train, arrays["images"], arrays.get("lesion_mask"))
 
     def _threads(self, batches: list[np.ndarray], epoch: int) -> Iterator[dict[str, Any]]:
-        """Fill preallocated batches in a thread pool, preparing the next batch while one is used."""
-        with ThreadPoolExecutor(
-            max_workers=max(1, self.workers), thread_name_prefix="medfusion-data"
-        ) as pool:
+        """Fill preallocated batches in background threads, up to ``workers`` batches ahead of
+        the one being used (the native ``fill_views`` spreads each batch over its own pool)."""
+        ahead = max(1, self.workers)
+        with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="medfusion-data") as pool:
 
-            def submit(indices: np.ndarray) -> tuple[dict[str, np.ndarray], list[Any]]:
+            def submit(indices: np.ndarray) -> tuple[dict[str, np.ndarray], Future[None]]:
                 arrays = self._allocate(len(indices))
-                jobs = [pool.submit(self._write, arrays, p, i, epoch) for p, i in enumerate(indices)]
-                return arrays, jobs
+                return arrays, pool.submit(self._write, arrays, indices, epoch)
 
-            pending = submit(batches[0]) if batches else None
+            pending = deque(submit(indices) for indices in batches[:ahead])
             for b, indices in enumerate(batches):
-                arrays, jobs = pending  # type: ignore[misc]
-                for job in jobs:
-                    job.result()
-                pending = submit(batches[b + 1]) if b + 1 < len(batches) else None
+                arrays, job = pending.popleft()
+                job.result()
+                if b + ahead < len(batches):
+                    pending.append(submit(batches[b + ahead]))
                 yield self.assemble(indices, arrays)
 
     def _dataloader(self, batches: list[np.ndarray], epoch: int) -> Iterator[dict[str, Any]]:
@@ -206,7 +200,7 @@ class _EpochSamples:
 
     def __getitem__(self, position: int) -> dict[str, np.ndarray]:
         arrays = self.loader._allocate(1)
-        self.loader._write(arrays, 0, int(self.order[position]), self.epoch)
+        self.loader._write(arrays, self.order[position : position + 1], self.epoch)
         return {key: value[0] for key, value in arrays.items()}
 
 

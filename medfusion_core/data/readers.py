@@ -43,7 +43,17 @@ def _unreadable(path: Path, what: str, exc: BaseException) -> DataError:
 
 
 def read_pillow(path: str | Path) -> np.ndarray:
-    """PNG/JPEG/BMP/TIFF with Pillow: 8-bit gray -> uint8 ``[H, W]``, 16-bit gray -> uint16,
+    """PNG/JPEG/BMP/TIFF as :func:`decode_pillow` gives them; PNG files go through the
+    ``decode_png`` kernel (Rust when the native plugin is active, same arrays)."""
+    from medfusion_core.kernels import get_kernel
+
+    if str(path).lower().endswith(".png"):
+        return get_kernel("decode_png")(str(path))
+    return decode_pillow(path)
+
+
+def decode_pillow(path: str | Path) -> np.ndarray:
+    """An image file with Pillow: 8-bit gray -> uint8 ``[H, W]``, 16-bit gray -> uint16,
     colour -> uint8 ``[H, W, 3]`` (alpha dropped, palettes expanded), float -> float32."""
     from PIL import Image
 

@@ -1,23 +1,29 @@
-"""Writing one patient's views (and lesion masks) into preallocated batch arrays.
+"""Writing patients' views (and lesion masks) into preallocated batch arrays.
 
 :class:`SampleWriter` is shared by both loader backends, so for the same ``(seed, epoch, patient)``
-they produce identical arrays: decode (with an optional in-memory cache), sample augmentation,
-then the ``preprocess_into`` / ``rotate_into`` / ``intensity_jitter`` kernels.
+they produce identical arrays. Per batch it samples every view's augmentation in Python, then
+makes one ``fill_views`` kernel call (see :mod:`medfusion_core.viewops`): views come from the
+in-memory cache as arrays, or as PNG paths that the kernel decodes itself (the native kernel in
+parallel, without the GIL), or decoded here by the registered reader. A view the kernel cannot
+fill is decoded and checked here, which raises the one-line :class:`DataError` naming the
+manifest row and file, or filled again from the decoded arrays.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
 
 from medfusion_core.config import ExperimentConfig
-from medfusion_core.data.augment import ViewAugment, identity, sample_rng, sample_view
+from medfusion_core.data.augment import ViewAugment, identity, sample_rng, sample_views
 from medfusion_core.data.manifest import Manifest
-from medfusion_core.data.readers import default_window, read_image
+from medfusion_core.data.readers import default_window, read_image, read_pillow, reader_for
 from medfusion_core.errors import DataError
 from medfusion_core.kernels import get_kernel
+from medfusion_core.viewops import ViewJob, binary_mask
 
 #: Decoded images kept in memory by default (bytes).
 DEFAULT_CACHE_BYTES = 512 * 2**20
@@ -44,6 +50,11 @@ class ImageCache:
         """The cached entry for ``(kind, path)``, if any."""
         return self._items.get(key)
 
+    @property
+    def accepting(self) -> bool:
+        """Whether the budget has room left (a full cache is not offered new images)."""
+        return self._bytes < self.max_bytes
+
     def put(self, key: tuple[str, str], value: Decoded) -> None:
         """Keep ``value`` when it fits in the budget."""
         with self._lock:
@@ -52,8 +63,17 @@ class ImageCache:
                 self._bytes += value.array.nbytes
 
 
+@attrs.frozen
+class _Origin:
+    """Where a job of a batch comes from: the patient and the files of its view."""
+
+    index: int
+    image: str
+    mask: str | None
+
+
 class SampleWriter:
-    """Fills the image part of a batch for one patient (see :meth:`write`)."""
+    """Fills the image part of a batch (see :meth:`write_batch`)."""
 
     def __init__(self, config: ExperimentConfig, manifest: Manifest, cache: ImageCache | None = None) -> None:
         self.config = config
@@ -64,6 +84,10 @@ class SampleWriter:
             raise DataError(f"data.image.size: {self.image.size}: give [H, W] or [D, H, W]")
         self.cache = cache if cache is not None else ImageCache()
         self.with_masks = config.data.mask is not None
+        self.mean, self.std = self._channel_stats()
+        self.window = tuple(self.image.window) if self.image.window else None
+        # PNG files may go to the kernel as paths when the core's Pillow reader is theirs.
+        self._png_paths = self.spatial == 2 and reader_for("view.png") is read_pillow
 
     @property
     def view_shape(self) -> tuple[int, ...]:
@@ -80,16 +104,22 @@ class SampleWriter:
         except DataError as exc:
             raise DataError(f"{self.manifest.path}: row {self.manifest.rows[index]}: {exc}") from None
         if mask:
-            if array.ndim == 3 and self.spatial == 2:
-                array = array.max(axis=-1)
-            array = np.ascontiguousarray(array > 0, dtype=np.float32)
-            decoded = Decoded(array, None)
+            decoded = Decoded(binary_mask(array, self.spatial), None)
         else:
             self._check_shape(array, path, index)
-            window = tuple(self.image.window) if self.image.window else default_window(path)
+            window = self.window or default_window(path)
             decoded = Decoded(array, window)  # type: ignore[arg-type]
         self.cache.put(key, decoded)
         return decoded
+
+    def _source(self, path: str, *, mask: bool, index: int) -> tuple[str | np.ndarray, tuple | None]:
+        """What the kernel gets for ``path`` (a cached or decoded array, or the PNG path itself
+        when the cache would not keep it) and the image's window."""
+        found = self.cache.get(("mask" if mask else "image", path))
+        if found is None and self._png_paths and not self.cache.accepting and path.lower().endswith(".png"):
+            return path, self.window
+        decoded = found or self._decode(path, mask=mask, index=index)
+        return decoded.array, decoded.window
 
     def _check_shape(self, array: np.ndarray, path: str, index: int) -> None:
         channels = self.image.channels
@@ -103,45 +133,95 @@ class SampleWriter:
                 "set data.image.channels or data.image.size"
             )
 
-    def augments(
-        self, index: int, epoch: int, train: bool, shapes: list[tuple[int, ...]]
-    ) -> list[ViewAugment]:
-        """The augmentation of each view of patient ``index`` in ``epoch`` given the views' source
-        spatial ``shapes`` (identity unless ``train``)."""
+    def augments(self, index: int, epoch: int, train: bool, count: int) -> list[ViewAugment]:
+        """The augmentation of the ``count`` views of patient ``index`` in ``epoch`` (identity
+        unless ``train``)."""
         if not train:
-            return [identity(self.spatial) for _ in shapes]
-        rng = sample_rng(self.config.seed, epoch, index)
-        return [sample_view(rng, self.image.augment, shape, self.spatial) for shape in shapes]
+            return [identity(self.spatial)] * count
+        return sample_views(
+            sample_rng(self.config.seed, epoch, index), self.image.augment, count, self.spatial
+        )
 
     def write(
         self, index: int, epoch: int, train: bool, images: np.ndarray, masks: np.ndarray | None
     ) -> None:
         """Write patient ``index``'s views into ``images`` ``[V, C, ...]`` (and lesion masks into
         ``masks`` ``[V, 1, ...]``); slots beyond its views are left as they are (zeros)."""
-        preprocess = get_kernel("preprocess_into")
-        decoded_views = [self._decode(path, mask=False, index=index) for path in self.manifest.views[index]]
-        shapes = [d.array.shape[: self.spatial] for d in decoded_views]
-        fills = [-m / s for m, s in zip(*self._channel_stats(), strict=True)]
-        for v, (decoded, augment) in enumerate(
-            zip(decoded_views, self.augments(index, epoch, train, shapes), strict=True)
-        ):
-            preprocess(
-                decoded.array,
-                images[v],
-                crop=augment.crop,
-                flip=augment.flip,
-                window=decoded.window,
-                mean=self.image.mean,
-                std=self.image.std,
-            )
-            self._rotate(images[v], augment.degrees, fills)
-            if augment.scale != 1.0 or augment.shift != 0.0:
-                get_kernel("intensity_jitter")(images[v], augment.scale, augment.shift)
-            mask_path = self.manifest.masks[index][v] if masks is not None else None
-            if mask_path is not None:
-                mask = self._decode(mask_path, mask=True, index=index)
-                preprocess(mask.array, masks[v], crop=augment.crop, flip=augment.flip)  # type: ignore[index]
-                self._rotate(masks[v], augment.degrees, [0.0])  # type: ignore[index]
+        self.write_batch([index], epoch, train, images[None], None if masks is None else masks[None])
+
+    def write_batch(
+        self,
+        indices: Sequence[int],
+        epoch: int,
+        train: bool,
+        images: np.ndarray,
+        masks: np.ndarray | None,
+    ) -> None:
+        """Write the views of patients ``indices`` into rows of ``images`` ``[B, V, C, ...]``
+        (and lesion masks into ``masks`` ``[B, V, 1, ...]``) with one ``fill_views`` call."""
+        views = images.shape[1]
+        jobs: list[ViewJob] = []
+        origins: list[_Origin] = []
+        for row, index in enumerate(indices):
+            index = int(index)
+            paths = self.manifest.views[index]
+            mask_paths = self.manifest.masks[index] if masks is not None else [None] * len(paths)
+            for v, (path, mask_path, augment) in enumerate(
+                zip(paths, mask_paths, self.augments(index, epoch, train, len(paths)), strict=True)
+            ):
+                image, window = self._source(path, mask=False, index=index)
+                mask = None if mask_path is None else self._source(mask_path, mask=True, index=index)[0]
+                jobs.append(self._job(image, row * views + v, mask, window, augment))
+                origins.append(_Origin(index, path, mask_path))
+        if not jobs:
+            return
+        outputs = self._flat(images), None if masks is None else self._flat(masks)
+        for i, _ in self._fill(jobs, *outputs):
+            self._refill(jobs[i], origins[i], *outputs)
+
+    @staticmethod
+    def _flat(array: np.ndarray) -> np.ndarray:
+        """``[B, V, C, ...]`` as ``[B * V, C, ...]``, a view of the caller's array."""
+        if not array.flags.c_contiguous:
+            raise ValueError("SampleWriter: batch arrays must be C-contiguous")
+        return array.reshape(-1, *array.shape[2:])
+
+    @staticmethod
+    def _job(
+        image: str | np.ndarray,
+        slot: int,
+        mask: str | np.ndarray | None,
+        window: tuple | None,
+        augment: ViewAugment,
+    ) -> ViewJob:
+        return ViewJob(
+            image=image,
+            slot=slot,
+            mask=mask,
+            crop=augment.crop,
+            flip=augment.flip,
+            window=window,
+            degrees=augment.degrees,
+            scale=augment.scale,
+            shift=augment.shift,
+        )
+
+    def _fill(
+        self, jobs: list[ViewJob], images: np.ndarray, masks: np.ndarray | None
+    ) -> list[tuple[int, str]]:
+        return get_kernel("fill_views")(jobs, images, masks, mean=self.mean, std=self.std)
+
+    def _refill(self, job: ViewJob, origin: _Origin, images: np.ndarray, masks: np.ndarray | None) -> None:
+        """Fill a view the kernel could not fill from arrays decoded (and checked) here; raises
+        :class:`DataError` naming the manifest row and file when that is impossible."""
+        image = self._decode(origin.image, mask=False, index=origin.index)
+        mask = None if origin.mask is None else self._decode(origin.mask, mask=True, index=origin.index)
+        job = attrs.evolve(
+            job, image=image.array, window=image.window, mask=None if mask is None else mask.array
+        )
+        for _, reason in self._fill([job], images, masks):
+            where = f"{self.manifest.path}: row {self.manifest.rows[origin.index]}: {origin.image}"
+            raise DataError(f"{where}: cannot prepare this view ({reason})")
 
     def has_masks(self, index: int) -> list[bool]:
         """Per view of patient ``index``: whether it has a lesion mask."""
@@ -151,14 +231,3 @@ class SampleWriter:
         channels = self.image.channels
         mean, std = list(self.image.mean), list(self.image.std)
         return (mean * channels if len(mean) == 1 else mean), (std * channels if len(std) == 1 else std)
-
-    @staticmethod
-    def _rotate(view: np.ndarray, degrees: float, fills: list[float]) -> None:
-        """Rotate ``view`` ``[C, H, W]`` in place, channel ``c`` filled with ``fills[c]`` (the
-        normalised value of a black pixel)."""
-        if degrees == 0.0:
-            return
-        rotate = get_kernel("rotate_into")
-        source = view.copy()
-        for c, fill in enumerate(fills):
-            rotate(source[c : c + 1], view[c : c + 1], degrees, fill)

@@ -12,6 +12,8 @@ _KERNELS = {
     "preprocess_into": "Rust fused crop/resize/flip/window/normalise into a preallocated batch",
     "rotate_into": "Rust bilinear rotation about the image centre",
     "intensity_jitter": "Rust in-place x * scale + shift",
+    "decode_png": "Rust PNG decoding (8/16-bit grey, RGB, RGBA) without the GIL; Pillow for the rest",
+    "fill_views": "Rust batch fill: decode, preprocess, rotate and jitter every view in parallel",
 }
 
 

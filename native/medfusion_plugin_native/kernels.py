@@ -11,16 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import attrs
 import numpy as np
 
 from medfusion_core.errors import MedFusionError
 from medfusion_core.imageops import DTYPE_SCALE
 from medfusion_core.kernels import check_binary_scores
+from medfusion_core.viewops import ViewJob, view_source
 from medfusion_plugin_native import _native
 
 __all__ = [
     "NativeKernelError",
     "bootstrap_auc",
+    "decode_png",
+    "fill_views",
     "intensity_jitter",
     "preprocess_batch_into",
     "preprocess_into",
@@ -214,3 +218,61 @@ def intensity_jitter(x: np.ndarray, scale: float, shift: float) -> None:
     if not isinstance(x, np.ndarray) or x.dtype != np.float32 or not x.flags.writeable:
         raise NativeKernelError("intensity_jitter: x must be a writable float32 numpy array")
     _native.intensity_jitter(x, float(scale), float(shift))
+
+
+def decode_png(path: str) -> np.ndarray:
+    """Decode a PNG in Rust (8/16-bit grey, 8-bit grey+alpha, RGB, RGBA) with the GIL released;
+    other PNGs and unreadable files go to Pillow, so the result (or the DataError) is exactly
+    ``medfusion_core.viewops.decode_png``'s."""
+    decoded = _native.decode_png(str(path))
+    if decoded is None:
+        from medfusion_core.data.readers import decode_pillow
+
+        return decode_pillow(path)
+    return decoded
+
+
+def fill_views(
+    jobs: Sequence[ViewJob],
+    images: np.ndarray,
+    masks: np.ndarray | None,
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+) -> list[tuple[int, str]]:
+    """``medfusion_core.viewops.fill_views`` in one call: PNG paths decoded in Rust, every view
+    prepared in parallel on the pool with the GIL released. Views Rust could not fill (a PNG
+    kind left to Pillow, an unreadable file, even a panic) are tried once more from arrays
+    decoded by :func:`decode_png`; those that still fail are returned as ``(job index, reason)``,
+    as the reference returns them."""
+    images = _checked_out(images, 1, "fill_views")
+    if masks is not None:
+        masks = _checked_out(masks, 1, "fill_views")
+        if masks.shape[0] != images.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != images.shape[2:]:
+            raise NativeKernelError(f"fill_views: masks {masks.shape} do not match images {images.shape}")
+    channels = images.shape[1]
+    mean_c, std_c = [float(v) for v in mean], [float(v) for v in std]
+    if not len(mean_c) == len(std_c) == channels:
+        raise NativeKernelError(f"fill_views: mean and std need one value per channel ({channels})")
+    if not jobs:
+        return []
+    failures = _native.fill_views(list(jobs), images, masks, mean_c, std_c)
+    if not failures:
+        return []
+    final, retry = [], []
+    for i, _ in failures:
+        try:
+            image = view_source(jobs[i].image, mask=False, spatial=images.ndim - 2)
+            mask = (
+                None
+                if jobs[i].mask is None
+                else view_source(jobs[i].mask, mask=True, spatial=images.ndim - 2)
+            )
+        except (MedFusionError, ValueError) as exc:
+            final.append((i, str(exc)))
+            continue
+        retry.append((i, attrs.evolve(jobs[i], image=image, mask=mask)))
+    if retry:
+        again = _native.fill_views([job for _, job in retry], images, masks, mean_c, std_c)
+        final.extend((retry[k][0], reason) for k, reason in again)
+    return sorted(final)

@@ -5,6 +5,7 @@
 //! releases the GIL around each kernel.
 
 pub mod bootstrap;
+pub mod decode;
 pub mod jitter;
 pub mod pool;
 pub mod preprocess;
@@ -14,6 +15,7 @@ pub mod rotate;
 pub mod simd;
 pub mod strided;
 pub mod taps;
+pub mod views;
 
 #[cfg(feature = "python")]
 mod py;

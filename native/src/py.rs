@@ -4,17 +4,24 @@
 //! sources to `[D, H, W, C]` and raise MedFusion errors; the checks here only guard memory
 //! safety and raise `ValueError`.
 
-use numpy::ndarray::ArrayView4;
+use std::panic::catch_unwind;
+use std::path::PathBuf;
+
+use numpy::ndarray::{ArrayView4, ArrayViewD, Axis, Ix4};
 use numpy::{
-    Element, PyArray1, PyReadonlyArray1, PyReadonlyArray4, PyReadwriteArray4, PyReadwriteArrayDyn,
-    PyUntypedArrayMethods,
+    Element, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray4, PyReadonlyArrayDyn,
+    PyReadwriteArray4, PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
+use crate::decode::{read_png, Pixels};
 use crate::preprocess::{Params, Source};
 use crate::strided::{Sample, Strided4};
-use crate::{bootstrap, jitter, pool, preprocess, rotate};
+use crate::views::{Input, Norm, Outputs, ViewJob};
+use crate::{bootstrap, jitter, pool, preprocess, rotate, views};
 
 /// Per-resample AUROC and average precision arrays.
 type Curves<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
@@ -70,33 +77,48 @@ fn strided<'a, T: Sample>(view: &ArrayView4<'a, T>) -> PyResult<Strided4<'a, T>>
 
 /// A borrowed source array of one of the supported dtypes.
 enum Borrowed<'py> {
-    U8(PyReadonlyArray4<'py, u8>),
-    U16(PyReadonlyArray4<'py, u16>),
-    I16(PyReadonlyArray4<'py, i16>),
-    F32(PyReadonlyArray4<'py, f32>),
+    U8(PyReadonlyArrayDyn<'py, u8>),
+    U16(PyReadonlyArrayDyn<'py, u16>),
+    I16(PyReadonlyArrayDyn<'py, i16>),
+    F32(PyReadonlyArrayDyn<'py, f32>),
 }
 
 impl<'py> Borrowed<'py> {
     fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        fn try_as<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<PyReadonlyArray4<'py, T>> {
-            obj.extract::<PyReadonlyArray4<'py, T>>().ok()
+        fn try_as<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<PyReadonlyArrayDyn<'py, T>> {
+            obj.extract::<PyReadonlyArrayDyn<'py, T>>().ok()
         }
         try_as::<u8>(obj)
             .map(Self::U8)
             .or_else(|| try_as::<u16>(obj).map(Self::U16))
             .or_else(|| try_as::<i16>(obj).map(Self::I16))
             .or_else(|| try_as::<f32>(obj).map(Self::F32))
-            .ok_or_else(|| PyTypeError::new_err("source must be a 4D uint8, uint16, int16 or float32 array"))
+            .ok_or_else(|| PyTypeError::new_err("source must be a uint8, uint16, int16 or float32 array"))
     }
 
-    fn views(&self) -> Views<'_> {
-        match self {
-            Self::U8(a) => Views::U8(a.as_array()),
-            Self::U16(a) => Views::U16(a.as_array()),
-            Self::I16(a) => Views::I16(a.as_array()),
-            Self::F32(a) => Views::F32(a.as_array()),
-        }
+    /// `[D, H, W, C]` views: 4D arrays as they are, `[H, W]` -> `[1, H, W, 1]`, and a 3D array
+    /// is `[D, H, W]` for a `volume`, else `[H, W, C]`.
+    fn views(&self, volume: bool) -> PyResult<Views<'_>> {
+        Ok(match self {
+            Self::U8(a) => Views::U8(as4(a.as_array(), volume)?),
+            Self::U16(a) => Views::U16(as4(a.as_array(), volume)?),
+            Self::I16(a) => Views::I16(as4(a.as_array(), volume)?),
+            Self::F32(a) => Views::F32(as4(a.as_array(), volume)?),
+        })
     }
+}
+
+/// See [`Borrowed::views`].
+fn as4<T>(view: ArrayViewD<'_, T>, volume: bool) -> PyResult<ArrayView4<'_, T>> {
+    let view = match (view.ndim(), volume) {
+        (4, _) => view,
+        (2, _) => view.insert_axis(Axis(0)).insert_axis(Axis(3)),
+        (3, false) => view.insert_axis(Axis(0)),
+        (3, true) => view.insert_axis(Axis(3)),
+        (n, _) => return Err(PyValueError::new_err(format!("source has {n} dimensions"))),
+    };
+    view.into_dimensionality::<Ix4>()
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// ndarray views of a [`Borrowed`] array.
@@ -155,7 +177,7 @@ fn preprocess_into(
     params_: PyParams,
 ) -> PyResult<()> {
     let borrowed = Borrowed::new(src)?;
-    let views = borrowed.views();
+    let views = borrowed.views(true)?;
     let source = views.source()?;
     let shape = out_shape(&out);
     let dst = out.as_slice_mut()?;
@@ -177,7 +199,10 @@ fn preprocess_batch_into(
         return Err(PyValueError::new_err("need one parameter tuple per source"));
     }
     let borrowed = srcs.iter().map(Borrowed::new).collect::<PyResult<Vec<_>>>()?;
-    let views: Vec<Views<'_>> = borrowed.iter().map(Borrowed::views).collect();
+    let views = borrowed
+        .iter()
+        .map(|b| b.views(true))
+        .collect::<PyResult<Vec<_>>>()?;
     let items = views
         .iter()
         .zip(params_)
@@ -228,6 +253,172 @@ fn intensity_jitter(
     Ok(())
 }
 
+/// Decode the PNG at `path` to a uint8/uint16 `[H, W]` or `[H, W, 3]` array, or `None` when
+/// it is missing, corrupt or of a kind left to Pillow (see `decode`).
+#[pyfunction]
+fn decode_png(py: Python<'_>, path: PathBuf) -> PyResult<Option<Bound<'_, PyUntypedArray>>> {
+    let decoded = py.detach(|| catch_unwind(|| read_png(&path)).ok().and_then(Result::ok));
+    let Some(image) = decoded else {
+        return Ok(None);
+    };
+    let [h, w, c] = image.shape;
+    let shape: Vec<usize> = if c == 1 { vec![h, w] } else { vec![h, w, c] };
+    let array = match image.pixels {
+        Pixels::U8(data) => PyArray1::from_vec(py, data).reshape(shape)?.into_any(),
+        Pixels::U16(data) => PyArray1::from_vec(py, data).reshape(shape)?.into_any(),
+    };
+    Ok(Some(array.cast_into::<PyUntypedArray>()?))
+}
+
+/// A PNG path (`str`) or a borrowed array, as given for a view's image or mask.
+enum PyInput<'py> {
+    Path(PathBuf),
+    Array(Borrowed<'py>),
+}
+
+impl<'py> PyInput<'py> {
+    fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyString>() {
+            Ok(Self::Path(obj.extract()?))
+        } else {
+            Borrowed::new(obj).map(Self::Array)
+        }
+    }
+}
+
+/// The fields of one `medfusion_core.viewops.ViewJob`, read with the GIL held.
+struct PyJob<'py> {
+    image: PyInput<'py>,
+    mask: Option<PyInput<'py>>,
+    slot: usize,
+    crop: Option<[f64; 3]>,
+    flip: [bool; 3],
+    window: Option<(f64, f64)>,
+    degrees: f64,
+    scale: f64,
+    shift: f64,
+}
+
+impl<'py> PyJob<'py> {
+    fn new(job: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let py = job.py();
+        let mask = job.getattr(intern!(py, "mask"))?;
+        let flip: Vec<bool> = job.getattr(intern!(py, "flip"))?.extract()?;
+        if flip.is_empty() || flip.len() > 3 {
+            return Err(PyValueError::new_err("flip needs 1 to 3 booleans"));
+        }
+        let mut flips = [false; 3];
+        flips[3 - flip.len()..].copy_from_slice(&flip);
+        Ok(Self {
+            image: PyInput::new(&job.getattr(intern!(py, "image"))?)?,
+            mask: if mask.is_none() {
+                None
+            } else {
+                Some(PyInput::new(&mask)?)
+            },
+            slot: job.getattr(intern!(py, "slot"))?.extract()?,
+            crop: job.getattr(intern!(py, "crop"))?.extract()?,
+            flip: flips,
+            window: job.getattr(intern!(py, "window"))?.extract()?,
+            degrees: job.getattr(intern!(py, "degrees"))?.extract()?,
+            scale: job.getattr(intern!(py, "scale"))?.extract()?,
+            shift: job.getattr(intern!(py, "shift"))?.extract()?,
+        })
+    }
+}
+
+/// Views of a [`PyInput`] (arrays reshaped to `[D, H, W, C]`).
+enum InputViews<'a> {
+    Path(&'a PathBuf),
+    Array(Views<'a>),
+}
+
+impl<'a> InputViews<'a> {
+    fn new(input: &'a PyInput<'_>, volume: bool) -> PyResult<Self> {
+        Ok(match input {
+            PyInput::Path(path) => Self::Path(path),
+            PyInput::Array(array) => Self::Array(array.views(volume)?),
+        })
+    }
+
+    fn input(&self) -> PyResult<Input<'_>> {
+        Ok(match self {
+            Self::Path(path) => Input::Path((*path).clone()),
+            Self::Array(views) => Input::Array(views.source()?),
+        })
+    }
+}
+
+/// A C-contiguous float32 `[S, C, H, W]` (`[S, C, D, H, W]`) output: its values and view shape.
+fn slots<'a>(out: &'a mut PyReadwriteArrayDyn<'_, f32>) -> PyResult<(&'a mut [f32], [usize; 4])> {
+    let shape = match *out.shape() {
+        [_, c, h, w] => [c, 1, h, w],
+        [_, c, d, h, w] => [c, d, h, w],
+        _ => {
+            return Err(PyValueError::new_err(
+                "outputs must be [S, C, H, W] or [S, C, D, H, W]",
+            ))
+        }
+    };
+    Ok((out.as_slice_mut()?, shape))
+}
+
+/// Fill batch slots from `jobs` (see `views`), in parallel over views with the GIL released.
+/// Returns `(job index, reason)` of each view that could not be filled.
+#[pyfunction]
+fn fill_views(
+    py: Python<'_>,
+    jobs: Vec<Bound<'_, PyAny>>,
+    mut images: PyReadwriteArrayDyn<'_, f32>,
+    mut masks: Option<PyReadwriteArrayDyn<'_, f32>>,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+) -> PyResult<Vec<(usize, String)>> {
+    let volume = images.ndim() == 5;
+    let raw = jobs.iter().map(PyJob::new).collect::<PyResult<Vec<_>>>()?;
+    let inputs = raw
+        .iter()
+        .map(|job| {
+            let mask = job
+                .mask
+                .as_ref()
+                .map(|m| InputViews::new(m, volume))
+                .transpose()?;
+            Ok((InputViews::new(&job.image, volume)?, mask))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let jobs = raw
+        .iter()
+        .zip(&inputs)
+        .map(|(job, (image, mask))| {
+            Ok(ViewJob {
+                image: image.input()?,
+                mask: mask.as_ref().map(InputViews::input).transpose()?,
+                slot: job.slot,
+                crop: job.crop,
+                flip: job.flip,
+                window: job.window,
+                degrees: job.degrees,
+                scale: job.scale,
+                shift: job.shift,
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let (images, view_shape) = slots(&mut images)?;
+    let masks = match masks.as_mut() {
+        Some(m) => Some(slots(m)?.0),
+        None => None,
+    };
+    let outputs = Outputs {
+        images,
+        masks,
+        view_shape,
+    };
+    let norm = Norm { mean, std };
+    py.detach(|| pool::install(|| views::fill_views(&jobs, outputs, &norm)))
+        .map_err(PyValueError::new_err)
+}
+
 /// Number of threads of this process's kernel pool.
 #[pyfunction]
 fn threads() -> usize {
@@ -255,6 +446,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preprocess_batch_into, m)?)?;
     m.add_function(wrap_pyfunction!(rotate_into, m)?)?;
     m.add_function(wrap_pyfunction!(intensity_jitter, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_png, m)?)?;
+    m.add_function(wrap_pyfunction!(fill_views, m)?)?;
     m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_threads, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;

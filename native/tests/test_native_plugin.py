@@ -16,7 +16,14 @@ from medfusion_plugin_native import kernels as native
 from medfusion_core import kernels
 from medfusion_core.errors import MedFusionError
 
-KERNEL_NAMES = ("bootstrap_auc", "intensity_jitter", "preprocess_into", "rotate_into")
+KERNEL_NAMES = (
+    "bootstrap_auc",
+    "decode_png",
+    "fill_views",
+    "intensity_jitter",
+    "preprocess_into",
+    "rotate_into",
+)
 
 
 def test_hook_registers_every_core_kernel_by_import_string(medfusion_host) -> None:
