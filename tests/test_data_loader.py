@@ -113,13 +113,13 @@ def test_ranks_read_only_their_share_of_each_global_batch(tmp_path, monkeypatch,
     loader = data.loader("all", train=True, backend=backend, batch_size=4, workers=0, cache=False)
     full = list(loader.iter_batches(epoch=1))
     read: list[int] = []
-    write = SampleWriter.write
+    write_batch = SampleWriter.write_batch
 
-    def counting_write(self, index, *args):
-        read.append(index)
-        write(self, index, *args)
+    def counting_write_batch(self, indices, *args):
+        read.extend(int(i) for i in indices)
+        write_batch(self, indices, *args)
 
-    monkeypatch.setattr(SampleWriter, "write", counting_write)
+    monkeypatch.setattr(SampleWriter, "write_batch", counting_write_batch)
     shards = [list(loader.iter_batches(epoch=1, shard=(rank, 3))) for rank in range(3)]
     assert sorted(read) == sorted(int(i) for batch in full for i in batch["index"])  # each patient read once
     for b, batch in enumerate(full):
