@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medfusion_plugin_cnn.specs import timm_backbone_specs
+
 from medfusion_core import ComponentSpec, Param, hookimpl
 from medfusion_plugin_swin.catalog import FAMILIES, NAMES
 
@@ -24,18 +26,4 @@ _PARAMS = {
 @hookimpl
 def medfusion_register_backbones() -> list[ComponentSpec]:
     """Swin/SwinV2 names plus ``swin_*`` and ``swinv2_*`` family patterns."""
-    specs = [
-        ComponentSpec(name, "backbone", f"{_MODULE}:named.{name}", f"timm {name}", _PARAMS) for name in NAMES
-    ]
-    specs += [
-        ComponentSpec(
-            pattern,
-            "backbone",
-            f"{_MODULE}:create",
-            "any timm Swin model of this family",
-            _PARAMS,
-            extra={"examples": [example]},
-        )
-        for pattern, example in FAMILIES.items()
-    ]
-    return specs
+    return timm_backbone_specs(_MODULE, NAMES, FAMILIES, _PARAMS, "any timm Swin model of this family")

@@ -2,7 +2,9 @@
 
 The wrapped model uses average pooling over the patch tokens (``global_pool="avg"``) with the
 final norm applied to every token (``fc_norm=False``), so pooling the spatial map gives exactly
-timm's pre-logits features and standard checkpoints (``norm.weight``) load unchanged.
+timm's pre-logits features and standard checkpoints (``norm.weight``) load unchanged. Distilled
+DeiT models require timm's ``token`` pooling to build; their feature map and pooling are the same
+patch-token mean (the class and distillation tokens are dropped).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from medfusion_plugin_cnn.timm_backbone import TimmBackbone, create_timm_backbon
 from medfusion_plugin_vit.catalog import FAMILIES, NAMES
 
 _DEFAULTS = {"global_pool": "avg", "fc_norm": False}
+_DISTILLED_DEFAULTS = {"global_pool": "token", "fc_norm": False}
 
 #: timm modules holding plain ``VisionTransformer`` models (hybrids and ROPE variants differ).
 _MODULES = ("vision_transformer", "deit")
@@ -48,7 +51,7 @@ def create(name: str, *, in_chans: int, pretrained: str | Path | None = None, **
         in_chans=in_chans,
         pretrained=pretrained,
         params=params,
-        defaults=_DEFAULTS,
+        defaults=_DISTILLED_DEFAULTS if "distilled" in name else _DEFAULTS,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medfusion_plugin_cnn.specs import timm_backbone_specs
+
 from medfusion_core import ComponentSpec, Param, hookimpl
 from medfusion_plugin_vit.catalog import FAMILIES, NAMES
 
@@ -19,13 +21,4 @@ _PARAMS = {
 @hookimpl
 def medfusion_register_backbones() -> list[ComponentSpec]:
     """ViT/DeiT names plus ``vit_*``, ``deit_*`` and ``deit3_*`` family patterns."""
-    specs = [
-        ComponentSpec(name, "backbone", f"{_MODULE}:named.{name}", f"timm {name}", _PARAMS) for name in NAMES
-    ]
-    specs += [
-        ComponentSpec(
-            pattern, "backbone", f"{_MODULE}:create", "any timm VisionTransformer of this family", _PARAMS
-        )
-        for pattern, example in FAMILIES.items()
-    ]
-    return specs
+    return timm_backbone_specs(_MODULE, NAMES, FAMILIES, _PARAMS, "any timm VisionTransformer of this family")
