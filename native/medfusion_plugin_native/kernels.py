@@ -53,48 +53,65 @@ def bootstrap_auc(
     )
 
 
-def _params(
-    src: np.ndarray,
-    out: np.ndarray,
-    crop: Sequence[float] | None,
-    flip: Sequence[bool],
+@attrs.frozen
+class _Shared:
+    """The parameters every image of a call shares, checked once per call."""
+
+    out_shape: tuple[int, ...]  # [C, H, W] or [C, D, H, W] of one image
+    window: tuple[float, float] | None
+    mean: list[float]
+    std: list[float]
+
+
+def _shared(
+    out_shape: tuple[int, ...],
     window: Sequence[float] | None,
     mean: Sequence[float] | float,
     std: Sequence[float] | float,
-) -> tuple[np.ndarray, tuple]:
-    """Check one image job and return the ``[D, H, W, C]`` source view and Rust's parameter tuple."""
-    dtype = np.dtype(src.dtype)
-    if dtype not in DTYPE_SCALE:
-        raise NativeKernelError(
-            f"preprocess_into: unsupported source dtype {dtype}; use uint8, uint16, int16 or float32"
-        )
-    spatial = out.ndim - 1
-    image = src if src.ndim == spatial + 1 else src[..., None]
-    if image.ndim != spatial + 1 or 0 in image.shape:
-        raise NativeKernelError(
-            f"preprocess_into: source of shape {src.shape} does not match out of shape {out.shape}"
-        )
-    channels = out.shape[0]
-    if image.shape[-1] not in (1, channels):
-        raise NativeKernelError(f"preprocess_into: source has {image.shape[-1]} channels, out has {channels}")
-    if len(flip) != spatial:
-        raise NativeKernelError(f"preprocess_into: flip needs {spatial} booleans, got {tuple(flip)}")
-    extents = image.shape[:spatial]
-    starts, lengths = _crop(crop, extents)
-    pad = 3 - spatial
+) -> _Shared:
+    """Check the window and the per-channel mean and std for images of shape ``out_shape``."""
     low_high = None
     if window is not None:
         low_high = (float(window[0]), float(window[1]))
         if not low_high[1] > low_high[0]:
             raise NativeKernelError(f"preprocess_into: window {tuple(window)} needs high > low")
+    channels = out_shape[0]
+    return _Shared(
+        out_shape, low_high, _per_channel(mean, channels, "mean"), _per_channel(std, channels, "std")
+    )
+
+
+def _params(
+    src: np.ndarray, crop: Sequence[float] | None, flip: Sequence[bool], shared: _Shared
+) -> tuple[np.ndarray, tuple]:
+    """Check one image job and return the ``[D, H, W, C]`` source view and Rust's parameter tuple."""
+    scale = DTYPE_SCALE.get(src.dtype)
+    if scale is None:
+        raise NativeKernelError(
+            f"preprocess_into: unsupported source dtype {src.dtype}; use uint8, uint16, int16 or float32"
+        )
+    out_shape = shared.out_shape
+    spatial = len(out_shape) - 1
+    image = src if src.ndim == spatial + 1 else src[..., None]
+    if image.ndim != spatial + 1 or 0 in image.shape:
+        raise NativeKernelError(
+            f"preprocess_into: source of shape {src.shape} does not match out of shape {out_shape}"
+        )
+    channels = out_shape[0]
+    if image.shape[-1] not in (1, channels):
+        raise NativeKernelError(f"preprocess_into: source has {image.shape[-1]} channels, out has {channels}")
+    if len(flip) != spatial:
+        raise NativeKernelError(f"preprocess_into: flip needs {spatial} booleans, got {tuple(flip)}")
+    starts, lengths = _crop(crop, image.shape[:spatial])
+    pad = 3 - spatial
     params = (
         [0.0] * pad + starts,
         [1.0] * pad + lengths,
         [False] * pad + [bool(f) for f in flip],
-        low_high,
-        float(DTYPE_SCALE[dtype]),
-        _per_channel(mean, channels, "mean"),
-        _per_channel(std, channels, "std"),
+        shared.window,
+        float(scale),
+        shared.mean,
+        shared.std,
     )
     return image.reshape((1,) * pad + image.shape), params
 
@@ -161,7 +178,7 @@ def preprocess_into(
     """Crop, resize (antialiased bilinear), flip, window, normalise and lay out one image into
     ``out``, exactly as ``medfusion_core.imageops.preprocess_into`` (any source strides)."""
     out = _checked_out(out, 0, "preprocess_into")
-    source, params = _params(np.asarray(src), out, crop, flip, window, mean, std)
+    source, params = _params(np.asarray(src), crop, flip, _shared(out.shape, window, mean, std))
     _native.preprocess_into(source, _as4(out), params)
 
 
@@ -191,9 +208,10 @@ def preprocess_batch_into(
     flips = [(False,) * spatial] * count if flips is None else list(flips)
     if len(crops) != count or len(flips) != count:
         raise NativeKernelError("preprocess_batch_into: crops and flips need one entry per source")
+    shared = _shared(out.shape[1:], window, mean, std)
     jobs = [
-        _params(np.asarray(src), out[i], crop, flip, window, mean, std)
-        for i, (src, crop, flip) in enumerate(zip(srcs, crops, flips, strict=True))
+        _params(np.asarray(src), crop, flip, shared)
+        for src, crop, flip in zip(srcs, crops, flips, strict=True)
     ]
     rows = out.reshape((count * out.shape[1], *out.shape[2:]))
     _native.preprocess_batch_into([job[0] for job in jobs], _as4(rows), [job[1] for job in jobs])
