@@ -142,13 +142,6 @@ class SampleWriter:
             sample_rng(self.config.seed, epoch, index), self.image.augment, count, self.spatial
         )
 
-    def write(
-        self, index: int, epoch: int, train: bool, images: np.ndarray, masks: np.ndarray | None
-    ) -> None:
-        """Write patient ``index``'s views into ``images`` ``[V, C, ...]`` (and lesion masks into
-        ``masks`` ``[V, 1, ...]``); slots beyond its views are left as they are (zeros)."""
-        self.write_batch([index], epoch, train, images[None], None if masks is None else masks[None])
-
     def write_batch(
         self,
         indices: Sequence[int],

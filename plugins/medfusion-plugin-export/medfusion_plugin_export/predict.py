@@ -78,9 +78,9 @@ def prepare_inputs(
     for start in range(0, len(manifest), BATCH_SIZE):
         indices = list(range(start, min(start + BATCH_SIZE, len(manifest))))
         images = np.zeros((len(indices), views, *writer.view_shape), dtype=np.float32)
+        writer.write_batch(indices, 0, False, images, None)
         view_mask = np.zeros((len(indices), views), dtype=bool)
         for row, index in enumerate(indices):
-            writer.write(index, 0, False, images[row], None)
             view_mask[row, : len(manifest.views[index])] = True
         modality_mask = np.stack([view_mask.any(axis=1), present[indices]], axis=1)
         batches.append((indices, (images, view_mask, clinical[indices], modality_mask)))
