@@ -143,3 +143,43 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
     _, summary = _fit(tmp_path, epochs=2, lr=0.01, precision="bf16")
     assert summary["final_metrics"]["train_loss"] == pytest.approx(summary["final_metrics"]["train_loss"])
     assert 0.0 < summary["final_metrics"]["val_loss"] < 5.0
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_fused_optimizer_steps_like_torch_per_tensor_one(optimizer):
+    from medfusion_plugin_trainer.options import TrainerOptions
+    from medfusion_plugin_trainer.trainer import _optimizer
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.LayerNorm(7), torch.nn.Linear(7, 1))
+    twin = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.LayerNorm(7), torch.nn.Linear(7, 1))
+    twin.load_state_dict(model.state_dict())
+    options = TrainerOptions(optimizer=optimizer, lr=0.05, weight_decay=0.1)
+    fused = _optimizer(model, options)
+    assert all(group["fused"] for group in fused.param_groups)
+    groups = [
+        {"params": [p for p in twin.parameters() if p.ndim > 1], "weight_decay": 0.1},
+        {"params": [p for p in twin.parameters() if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    reference = (
+        torch.optim.SGD(groups, lr=0.05, momentum=0.9, foreach=False)
+        if optimizer == "sgd"
+        else torch.optim.AdamW(groups, lr=0.05, foreach=False)
+    )
+    inputs = torch.randn(16, 5)
+    for _ in range(5):
+        for net, opt in ((model, fused), (twin, reference)):
+            opt.zero_grad()
+            net(inputs).square().mean().backward()
+            opt.step()
+    for ours, theirs in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_falls_back_to_per_tensor_off_cpu_and_cuda():
+    from medfusion_plugin_trainer.options import TrainerOptions
+    from medfusion_plugin_trainer.trainer import _optimizer
+
+    model = torch.nn.Linear(3, 1, device="meta")
+    optimizer = _optimizer(model, TrainerOptions())
+    assert not any(group["fused"] for group in optimizer.param_groups)
