@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -207,6 +207,25 @@ def _accelerator_info(active: dict[str, Callable[..., Any]]) -> dict[str, Any]:
         except Exception as exc:  # a broken accelerator must not break doctor
             info[package] = {"error": f"{type(exc).__name__}: {exc}"}
     return info
+
+
+_SHOWN_FIRST = frozenset({"version", "threads"})
+
+
+def describe_accelerators(accelerators: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per active accelerator package of :func:`backend_report`, e.g.
+    ``medfusion_plugin_native 0.1.0, 2 threads`` (or the error its ``runtime_info()`` raised)."""
+    lines = []
+    for package, info in sorted(accelerators.items()):
+        if "error" in info:
+            lines.append(f"{package}: runtime_info() failed: {info['error']}")
+            continue
+        parts = [str(info["version"])] if "version" in info else []
+        if "threads" in info:
+            parts.append(f"{info['threads']} thread{'' if info['threads'] == 1 else 's'}")
+        parts += [f"{key} {value}" for key, value in sorted(info.items()) if key not in _SHOWN_FIRST]
+        lines.append(" ".join([package, ", ".join(parts)]).strip())
+    return lines
 
 
 def reset_kernels() -> None:

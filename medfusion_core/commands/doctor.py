@@ -79,6 +79,8 @@ def command(as_json: bool, import_torch: bool) -> int:
     if as_json:
         print_json(report)
         return 1 if report["problems"] else 0
+    from medfusion_core.kernels import describe_accelerators
+
     out = console()
     for key in ("python", "platform", "executable", "medfusion_core", "torch", "timm", "onnxruntime"):
         out.print(f"{key:15} {report[key] or '[red]not installed[/]'}")
@@ -89,6 +91,8 @@ def command(as_json: bool, import_torch: bool) -> int:
     ok = sum(1 for status in plugins.values() if status == "ok")  # type: ignore[union-attr]
     out.print(f"{'plugins':15} {ok} ok of {len(plugins)}")  # type: ignore[arg-type]
     kernels = report["kernels"]
+    for line in describe_accelerators(kernels["accelerators"]):  # type: ignore[index]
+        out.print(f"{'accelerator':15} {line}")
     for name, entry in kernels["kernels"].items():  # type: ignore[index]
         reason = f" (fallback: {entry['fallback_reason']})" if entry["fallback_reason"] else ""
         out.print(f"kernel {name:15} {entry['backend']}{reason}")

@@ -70,6 +70,8 @@ def _components_cell(components: dict[str, list[str]]) -> str:
 def _print_table(payload: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from medfusion_core.kernels import describe_accelerators
+
     table = Table(title=f"MedFusion plugins (core {payload['core_version']})")
     for column in ("Plugin", "Version", "Status", "Components / error"):
         table.add_column(column, overflow="fold")
@@ -94,6 +96,11 @@ def _print_table(payload: dict[str, Any]) -> None:
     backends = sorted({entry["backend"] for entry in kernels["kernels"].values()})
     forced = " (forced by MEDFUSION_KERNELS)" if kernels["forced_reference"] else ""
     out.print(f"kernel backends: {', '.join(backends)}{forced}")
+    for line in describe_accelerators(kernels["accelerators"]):
+        out.print(f"accelerator: {line}")
+    for name, entry in kernels["kernels"].items():
+        if entry["fallback_reason"] and not kernels["forced_reference"]:
+            out.print(f"[yellow]kernel {name} fell back to the reference:[/] {entry['fallback_reason']}")
 
 
 def _print_available() -> None:

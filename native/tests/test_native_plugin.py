@@ -40,6 +40,34 @@ def test_hook_registers_every_core_kernel_by_import_string(medfusion_host) -> No
     assert runtime["threads"] == medfusion_plugin_native.threads() >= 1
 
 
+@pytest.mark.parametrize(
+    ("command", "prefix"), [("doctor", "accelerator     "), ("list-plugins", "accelerator: ")]
+)
+def test_cli_reports_version_and_threads_of_the_native_backend(command, prefix) -> None:
+    env = {**os.environ, "MEDFUSION_NATIVE_THREADS": "3", "COLUMNS": "200"}
+    env.pop("MEDFUSION_KERNELS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "medfusion_core", command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = f"{prefix}medfusion_plugin_native {medfusion_plugin_native.__version__}, 3 threads"
+    assert expected in result.stdout.splitlines()
+
+
+def test_accelerator_lines_name_errors_and_extra_fields() -> None:
+    lines = kernels.describe_accelerators(
+        {
+            "b_pkg": {"error": "RuntimeError: no GPU"},
+            "a_pkg": {"threads": 1, "version": "2.0", "simd": "avx2"},
+        }
+    )
+    assert lines == ["a_pkg 2.0, 1 thread, simd avx2", "b_pkg: runtime_info() failed: RuntimeError: no GPU"]
+
+
 def test_reference_is_forced_by_environment(medfusion_host, monkeypatch) -> None:
     medfusion_host.register(medfusion_plugin_native.hooks, "medfusion-plugin-native")
     kernels.reset_kernels()
