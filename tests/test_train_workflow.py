@@ -197,3 +197,46 @@ def test_attention_supervision_pulls_attention_toward_the_lesion_masks(host, dem
     # same seed, data and model: only the attention loss differs, and it moves the maps to the masks
     assert contrast["supervised"] > 0.1, (contrast, logged)
     assert contrast["supervised"] > contrast["plain"] + 0.15, (contrast, logged)
+
+
+@pytest.mark.parametrize(
+    ("task", "label", "columns", "metric"),
+    [
+        (
+            {"type": "multiclass", "classes": ["low", "mid", "high"]},
+            "grade",
+            ["probability_low", "probability_mid", "probability_high", "predicted"],
+            "macro_auroc",
+        ),
+        ({"type": "regression"}, "score", ["prediction"], "mae"),
+    ],
+)
+def test_multiclass_and_regression_runs_evaluate_predict_and_export(
+    host, demo_dir, tmp_path, task, label, columns, metric
+):
+    from medfusion_plugin_export.exporters import OnnxExporter
+    from medfusion_plugin_export.predict import predict_with_artifact
+
+    table = pd.read_csv(demo_dir / "manifest.csv")
+    rng = np.random.default_rng(0)
+    table["grade"] = np.where(table["label"] == 1, rng.choice(["high", "mid"], len(table)), "low")
+    table["score"] = 2.0 * table["label"] + rng.normal(0, 0.3, len(table))
+    manifest = demo_dir / f"manifest_{label}.csv"  # beside the images its paths are relative to
+    table.drop(columns=["label"]).to_csv(manifest, index=False)
+    raw = yaml.safe_load((demo_dir / "config.yaml").read_text())
+    raw.update(name=f"task_{label}", task=task, runs_dir=str(tmp_path / "runs"))
+    raw["data"].update(manifest=manifest.name, label=label)
+    (demo_dir / f"config_{label}.yaml").write_text(yaml.safe_dump(raw))
+    paths, _ = train_run(load_config(demo_dir / f"config_{label}.yaml"))
+
+    evaluate_run(paths.root)
+    assert metric in runs.read_json(paths.report / "metrics.json")["models"]["fused"]
+    predicted = pd.read_csv(predict_manifest(paths.root, manifest, tmp_path / "pred.csv"))
+    assert list(predicted.columns) == ["patient_id", *columns]
+
+    rows = pd.DataFrame(predict_with_artifact(OnnxExporter().export(paths.root), manifest))
+    assert list(rows.columns) == ["patient_id", *columns]
+    numeric = [c for c in columns if c != "predicted"]
+    np.testing.assert_allclose(rows[numeric].to_numpy(float), predicted[numeric].to_numpy(float), atol=1e-5)
+    if "predicted" in columns:
+        assert rows["predicted"].tolist() == predicted["predicted"].tolist()
