@@ -104,7 +104,8 @@ class LoaderConfig:
 
 @attrs.frozen
 class DataConfig:
-    """The manifest and how to read it."""
+    """The manifest and how to read it. With ``folds`` (k-fold cross-validation) the non-test
+    patients are dealt into that many stratified folds and ``fold`` (default 0) is validation."""
 
     manifest: str
     patient_id: str = "patient_id"
@@ -118,6 +119,7 @@ class DataConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     folds: int | None = None
+    fold: int | None = None
     image: ImageConfig = attrs.field(factory=ImageConfig)
     loader: LoaderConfig = attrs.field(factory=LoaderConfig)
 

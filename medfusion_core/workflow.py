@@ -369,3 +369,22 @@ def resolve_runs_dir(config: ExperimentConfig, runs_dir: str | Path | None) -> E
     if not str(chosen):
         raise ConfigError("runs_dir: empty; give a folder such as 'runs'")
     return attrs.evolve(config, runs_dir=str(chosen.resolve()))
+
+
+def fold_configs(config: ExperimentConfig, fold: str) -> list[ExperimentConfig]:
+    """One config per cross-validation fold asked for by ``fold`` (a fold number, or ``all`` for
+    every fold of ``data.folds``); each is named ``<name>-fold<K>`` so the folds' runs live side by
+    side. Raises :class:`ConfigError` when ``data.folds`` is not set or ``fold`` is not a fold."""
+    folds = config.data.folds
+    if folds is None:
+        raise ConfigError(f"--fold {fold}: data.folds is not set; set it (e.g. 5) to cross-validate")
+    if fold == "all":
+        chosen = list(range(folds))
+    elif fold.isdigit() and int(fold) < folds:
+        chosen = [int(fold)]
+    else:
+        raise ConfigError(f"--fold {fold}: not a fold; use 0..{folds - 1} or 'all'")
+    return [
+        attrs.evolve(config, name=f"{config.name}-fold{k}", data=attrs.evolve(config.data, fold=k))
+        for k in chosen
+    ]

@@ -69,5 +69,7 @@ def test_bad_fractions_and_folds():
         assign_splits(np.zeros(10), val_fraction=0.6, test_fraction=0.5, seed=0)
     with pytest.raises(DataError, match=r"data\.folds: 20"):
         kfold(np.arange(10), np.zeros(10), 20, 0)
-    with pytest.raises(DataError, match="fold 3 does not exist"):
+    with pytest.raises(DataError, match=r"data\.fold: fold 3 does not exist"):
         assign_splits(np.zeros(10), val_fraction=0.2, test_fraction=0.2, seed=0, folds=3, fold=3)
+    with pytest.raises(DataError, match=r"data\.fold is 1 but data\.folds is not set"):
+        assign_splits(np.zeros(10), val_fraction=0.2, test_fraction=0.2, seed=0, fold=1)

@@ -240,3 +240,30 @@ def test_multiclass_and_regression_runs_evaluate_predict_and_export(
     np.testing.assert_allclose(rows[numeric].to_numpy(float), predicted[numeric].to_numpy(float), atol=1e-5)
     if "predicted" in columns:
         assert rows["predicted"].tolist() == predicted["predicted"].tolist()
+
+
+def test_cross_validation_folds_are_separate_runs_with_disjoint_validation(host, demo_dir, tmp_path):
+    from medfusion_core.workflow import fold_configs
+
+    config = load_config(demo_dir / "config.yaml")
+    config = attrs.evolve(config, runs_dir=str(tmp_path), data=attrs.evolve(config.data, folds=3))
+    trainer_params = {**config.trainer.params, "epochs": 1}
+    config = attrs.evolve(config, trainer=attrs.evolve(config.trainer, params=trainer_params))
+    splits = []
+    for fold_config in fold_configs(config, "all"):
+        paths, _ = train_run(fold_config)
+        assert paths.root.name == f"demo-fold{fold_config.data.fold}"
+        evaluate_run(paths.root)  # re-derives the fold's splits from the run's config and checks them
+        splits.append(runs.read_splits(paths.splits))
+    assert [c.data.fold for c in fold_configs(config, "1")] == [1]
+    test = {p for p, s in splits[0].items() if s == "test"}
+    assert all({p for p, s in fold.items() if s == "test"} == test for fold in splits)
+    vals = [{p for p, s in fold.items() if s == "val"} for fold in splits]
+    assert all(vals) and not (vals[0] & vals[1] or vals[0] & vals[2] or vals[1] & vals[2])
+    assert set().union(*vals) == set(splits[0]) - test
+
+    with pytest.raises(ConfigError, match=r"--fold 3: not a fold; use 0\.\.2 or 'all'"):
+        fold_configs(config, "3")
+    unfolded = attrs.evolve(config, data=attrs.evolve(config.data, folds=None))
+    with pytest.raises(ConfigError, match=r"data\.folds is not set"):
+        fold_configs(unfolded, "all")

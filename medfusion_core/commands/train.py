@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from medfusion_core.workflow import MODALITY_CHOICES
+
+if TYPE_CHECKING:
+    from medfusion_core.runs import RunPaths
 
 
 @click.command("train")
@@ -21,17 +25,31 @@ from medfusion_core.workflow import MODALITY_CHOICES
 )
 @click.option("--overwrite", is_flag=True, help="Retrain variants that are already trained.")
 @click.option("--runs-dir", type=click.Path(path_type=Path, file_okay=False), help="Override runs_dir.")
-def command(config: Path, resume: bool, modalities: str, overwrite: bool, runs_dir: Path | None) -> None:
+@click.option(
+    "--fold",
+    metavar="K|all",
+    help="Cross-validation (needs data.folds): train with fold K as validation, or every fold in "
+    "turn; each fold is its own run, <name>-fold<K>.",
+)
+def command(
+    config: Path, resume: bool, modalities: str, overwrite: bool, runs_dir: Path | None, fold: str | None
+) -> None:
     """Train a model from an experiment config; runs live in <runs_dir>/<name>/.
 
     Under torchrun (e.g. 'torchrun --nproc_per_node 2 -m medfusion_core train CONFIG') the
     training is distributed (DDP); data.loader.batch_size stays the global batch.
     """
     from medfusion_core.config import load_config
-    from medfusion_core.workflow import resolve_runs_dir, train_run
+    from medfusion_core.workflow import fold_configs, resolve_runs_dir, train_run
 
     experiment = resolve_runs_dir(load_config(config), runs_dir)
-    paths, summaries = train_run(experiment, modalities=modalities, resume=resume, overwrite=overwrite)
+    for chosen in [experiment] if fold is None else fold_configs(experiment, fold):
+        paths, summaries = train_run(chosen, modalities=modalities, resume=resume, overwrite=overwrite)
+        _echo_summaries(paths, summaries)
+
+
+def _echo_summaries(paths: RunPaths, summaries: dict[str, dict[str, Any]]) -> None:
+    """One line per trained variant (epochs, best monitored value, folder), then the run folder."""
     for variant, summary in summaries.items():
         best = summary.get("best_value")
         shown = (

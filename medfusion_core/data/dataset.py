@@ -70,12 +70,10 @@ class PreparedData:
         return BatchLoader(self, split, **options)
 
 
-def prepare_data(
-    config: ExperimentConfig, *, fold: int | None = None, tabular: TabularPreprocessor | None = None
-) -> PreparedData:
+def prepare_data(config: ExperimentConfig, *, tabular: TabularPreprocessor | None = None) -> PreparedData:
     """Load the manifest, encode labels, split patients and preprocess the clinical data.
 
-    ``fold`` selects the validation fold when ``data.folds`` is set. ``tabular`` reuses a saved
+    ``data.fold`` selects the validation fold when ``data.folds`` is set. ``tabular`` reuses a saved
     preprocessing (resume, evaluation) instead of fitting one on the training patients.
     """
     data = config.data
@@ -88,7 +86,7 @@ def prepare_data(
         seed=config.seed,
         given=manifest.splits,
         folds=data.folds,
-        fold=fold,
+        fold=data.fold,
     )
     if tabular is None:
         columns = [*data.numeric, *data.categorical]

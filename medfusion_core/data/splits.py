@@ -73,6 +73,8 @@ def assign_splits(
     whole) to val. With ``folds``, the non-test patients are dealt into folds and fold ``fold``
     (default 0) is val.
     """
+    if fold is not None and folds is None:
+        raise DataError(f"data.fold is {fold} but data.folds is not set; set data.folds (e.g. 5)")
     n = len(strata)
     result = np.full(n, "train", dtype=object)
     everyone = np.arange(n)
@@ -97,6 +99,6 @@ def assign_splits(
             return result
     fold = 0 if fold is None else fold
     if not 0 <= fold < folds:
-        raise DataError(f"fold {fold} does not exist; data.folds is {folds} (folds are 0..{folds - 1})")
+        raise DataError(f"data.fold: fold {fold} does not exist; data.folds is {folds} (use 0..{folds - 1})")
     result[rest] = np.where(kfold(rest, strata, folds, seed) == fold, "val", "train")
     return result
