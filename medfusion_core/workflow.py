@@ -14,7 +14,8 @@ folder is written, so a bad call leaves earlier runs untouched. Layout: :mod:`me
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import statistics
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -388,3 +389,23 @@ def fold_configs(config: ExperimentConfig, fold: str) -> list[ExperimentConfig]:
         attrs.evolve(config, name=f"{config.name}-fold{k}", data=attrs.evolve(config.data, fold=k))
         for k in chosen
     ]
+
+
+def summarise_folds(
+    config: ExperimentConfig, per_fold: Mapping[int, Mapping[str, Mapping[str, Any]]]
+) -> tuple[Path, dict[str, Any]]:
+    """Cross-validation summary of :func:`train_run` summaries by fold: for each variant, the best
+    validation value of its monitored metric in every fold, their mean and sample standard
+    deviation. Written to ``<runs_dir>/<name>-folds.json``; returns that path and the summary."""
+    variants: dict[str, Any] = {}
+    for fold, summaries in sorted(per_fold.items()):
+        for variant, summary in summaries.items():
+            entry = variants.setdefault(variant, {"monitor": summary["monitor"], "folds": {}})
+            entry["folds"][str(fold)] = summary.get("best_value")
+    for entry in variants.values():
+        values = [v for v in entry["folds"].values() if v is not None]
+        entry["mean"] = statistics.fmean(values) if values else None
+        entry["std"] = statistics.stdev(values) if len(values) > 1 else None
+    result = {"name": config.name, "folds": config.data.folds, "variants": variants}
+    path = runs.write_json(Path(config.runs_dir) / f"{config.name}-folds.json", result)
+    return path, result

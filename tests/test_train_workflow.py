@@ -243,18 +243,25 @@ def test_multiclass_and_regression_runs_evaluate_predict_and_export(
 
 
 def test_cross_validation_folds_are_separate_runs_with_disjoint_validation(host, demo_dir, tmp_path):
-    from medfusion_core.workflow import fold_configs
+    from medfusion_core.workflow import fold_configs, summarise_folds
 
     config = load_config(demo_dir / "config.yaml")
     config = attrs.evolve(config, runs_dir=str(tmp_path), data=attrs.evolve(config.data, folds=3))
     trainer_params = {**config.trainer.params, "epochs": 1}
     config = attrs.evolve(config, trainer=attrs.evolve(config.trainer, params=trainer_params))
-    splits = []
+    splits, per_fold = [], {}
     for fold_config in fold_configs(config, "all"):
-        paths, _ = train_run(fold_config)
+        paths, per_fold[fold_config.data.fold] = train_run(fold_config)
         assert paths.root.name == f"demo-fold{fold_config.data.fold}"
         evaluate_run(paths.root)  # re-derives the fold's splits from the run's config and checks them
         splits.append(runs.read_splits(paths.splits))
+    path, summary = summarise_folds(config, per_fold)
+    assert path == tmp_path / "demo-folds.json" and runs.read_json(path) == summary
+    best = [per_fold[k]["fused"]["best_value"] for k in range(3)]
+    fused = summary["variants"]["fused"]
+    assert list(fused["folds"].values()) == best
+    assert fused["mean"] == pytest.approx(np.mean(best))
+    assert fused["std"] == pytest.approx(np.std(best, ddof=1))
     assert [c.data.fold for c in fold_configs(config, "1")] == [1]
     test = {p for p, s in splits[0].items() if s == "test"}
     assert all({p for p, s in fold.items() if s == "test"} == test for fold in splits)

@@ -40,12 +40,16 @@ def command(
     training is distributed (DDP); data.loader.batch_size stays the global batch.
     """
     from medfusion_core.config import load_config
-    from medfusion_core.workflow import fold_configs, resolve_runs_dir, train_run
+    from medfusion_core.workflow import fold_configs, resolve_runs_dir, summarise_folds, train_run
 
     experiment = resolve_runs_dir(load_config(config), runs_dir)
+    per_fold = {}
     for chosen in [experiment] if fold is None else fold_configs(experiment, fold):
         paths, summaries = train_run(chosen, modalities=modalities, resume=resume, overwrite=overwrite)
         _echo_summaries(paths, summaries)
+        per_fold[chosen.data.fold] = summaries
+    if fold == "all":
+        _echo_folds(*summarise_folds(experiment, per_fold))
 
 
 def _echo_summaries(paths: RunPaths, summaries: dict[str, dict[str, Any]]) -> None:
@@ -58,3 +62,13 @@ def _echo_summaries(paths: RunPaths, summaries: dict[str, dict[str, Any]]) -> No
         stop = ", stopped early" if summary.get("stopped_early") else ""
         click.echo(f"{variant}: {summary['epochs']} epoch(s), {shown}{stop} -> {paths.variant(variant).root}")
     click.echo(f"run: {paths.root}")
+
+
+def _echo_folds(path: Path, summary: dict[str, Any]) -> None:
+    """Each variant's cross-validated best metric (mean ± sd and every fold), then the file."""
+    for variant, entry in summary["variants"].items():
+        values = ", ".join("-" if v is None else f"{v:.4f}" for v in entry["folds"].values())
+        mean = "-" if entry["mean"] is None else f"{entry['mean']:.4f}"
+        spread = "" if entry["std"] is None else f" ± {entry['std']:.4f}"
+        click.echo(f"cross-validation {variant}: best {entry['monitor']} {mean}{spread} (folds: {values})")
+    click.echo(f"summary: {path}")
