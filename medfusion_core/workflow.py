@@ -5,7 +5,9 @@
 - :func:`evaluate_run`: scores validation and test with every trained variant, chooses the
   threshold on validation and writes the report (``medfusion_core.evaluation.write_report``);
 - :func:`predict_manifest`: scores a new manifest with a run's fitted preprocessing;
-- :func:`load_variant`: a trained variant as an eval-mode model (for exporters too).
+- :func:`load_variant`: a trained variant as an eval-mode model (for exporters too);
+- :func:`fold_configs` and :func:`summarise_folds`: one run per cross-validation fold, and the
+  folds' best validation metrics side by side.
 
 Everything that can fail on user input (config, manifest, components) is checked before the run
 folder is written, so a bad call leaves earlier runs untouched. Layout: :mod:`medfusion_core.runs`.
