@@ -1,57 +1,112 @@
-"""What every fusion shares: modality bookkeeping, masking helpers and the forward template.
+"""The fusion kind: combine one feature vector per modality into one, under a modality mask.
 
-A fusion receives ``features: dict[str, Tensor[B, D_m]]`` and ``mask: Tensor[B, M] bool`` whose
-column ``i`` is the modality ``i`` of ``in_features`` (in order). Subclasses implement
-:meth:`Fusion.fuse` on features whose masked rows are already replaced by zeros, so the values of
-a masked modality can never reach the output; the mask itself may.
+Contract: ``factory(in_features: dict[str, int], **params)`` builds a module whose
+``forward(features: dict[str, Tensor[B, D_m]], mask: Tensor[B, M] bool)`` returns
+``[B, out_features]``; ``mask[:, i]`` is True where modality ``i`` (in the order of
+``in_features``) is present. A masked modality must have no influence on the output.
+
+:class:`Fusion` is the base class first-party fusions derive from: it validates
+``in_features``, replaces the features of masked modalities by zeros before :meth:`Fusion.fuse`
+sees them (so their values can never reach the output; the mask itself may) and applies output
+dropout. It is built on first access, so importing this module never imports torch.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
-from torch import nn
+from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec
 
-from medfusion_core.components import check_positive, zero_masked
-from medfusion_core.errors import ConfigError
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from medfusion_core.specs import ComponentSpec
 
 
-class Fusion(nn.Module):
-    """Base class: validates ``in_features``, zeroes masked modalities, applies output dropout.
+@hookspec
+def medfusion_register_fusions() -> list[ComponentSpec] | None:
+    """Register fusion strategies.
 
-    Attributes:
-        names: modality names in mask-column order.
-        widths: feature width per modality, same order.
-        out_features: width of the fused output.
+    Factory signature: ``factory(in_features: dict[str, int], **params) -> nn.Module``.
+    ``forward(features: dict[str, Tensor[B, D_m]], mask: Tensor[B, M] bool)`` returns
+    ``[B, out_features]``; ``mask[:, i]`` is True where modality ``i`` (in the order of
+    ``in_features``) is present. A masked modality must have no influence on the output.
+    Subclass :class:`medfusion_core.kinds.fusion.Fusion` to get the masking for free.
     """
+
+
+class FusionModule(Protocol):
+    """What the model assembly relies on in a fusion module."""
 
     out_features: int
 
-    def __init__(
-        self, in_features: Mapping[str, int], *, dropout: float = 0.0, min_modalities: int = 2
-    ) -> None:
-        super().__init__()
-        if not isinstance(in_features, Mapping) or len(in_features) < min_modalities:
-            raise ConfigError(
-                f"{type(self).__name__} needs at least {min_modalities} modalities, got {dict(in_features)!r}"
-            )
-        self.names: list[str] = list(in_features)
-        self.widths: list[int] = [check_positive(f"in_features[{n!r}]", w) for n, w in in_features.items()]
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.dropout = nn.Dropout(float(dropout))
-
-    def forward(self, features: Mapping[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        """Fuse ``features`` (one ``[B, D_m]`` tensor per modality) under ``mask [B, M]``."""
-        inputs = [zero_masked(features[name], mask[:, i]) for i, name in enumerate(self.names)]
-        return self.dropout(self.fuse(inputs, mask))
-
-    def fuse(self, inputs: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        """Combine the masked-to-zero inputs (in :attr:`names` order) into ``[B, out_features]``."""
-        raise NotImplementedError
+    def forward(self, features: Mapping[str, Tensor], mask: Tensor) -> Tensor:
+        """``[B, out_features]`` from one ``[B, D_m]`` tensor per modality and ``mask [B, M]``."""
+        ...
 
 
-def mlp_projection(in_width: int, out_width: int) -> nn.Sequential:
-    """``Linear -> ReLU``: the per-modality projection several strategies share."""
-    return nn.Sequential(nn.Linear(in_width, out_width), nn.ReLU())
+_BUILDING = threading.Lock()
+
+
+def _fusion_base() -> type:
+    """Define :class:`Fusion` (imports torch)."""
+    from torch import nn
+
+    from medfusion_core.components import check_positive, zero_masked
+    from medfusion_core.errors import ConfigError
+
+    class Fusion(nn.Module):
+        """Base class: validates ``in_features``, zeroes masked modalities, applies output dropout.
+
+        Subclasses set ``out_features`` and implement :meth:`fuse`.
+
+        Attributes:
+            names: modality names in mask-column order.
+            widths: feature width per modality, same order.
+            out_features: width of the fused output.
+        """
+
+        out_features: int
+
+        def __init__(
+            self, in_features: Mapping[str, int], *, dropout: float = 0.0, min_modalities: int = 2
+        ) -> None:
+            super().__init__()
+            if not isinstance(in_features, Mapping) or len(in_features) < min_modalities:
+                raise ConfigError(
+                    f"{type(self).__name__} needs at least {min_modalities} modalities, got {dict(in_features)!r}"
+                )
+            self.names: list[str] = list(in_features)
+            self.widths: list[int] = [
+                check_positive(f"in_features[{n!r}]", w) for n, w in in_features.items()
+            ]
+            if not 0.0 <= float(dropout) < 1.0:
+                raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
+            self.dropout = nn.Dropout(float(dropout))
+
+        def forward(self, features: Mapping[str, Tensor], mask: Tensor) -> Tensor:
+            """Fuse ``features`` (one ``[B, D_m]`` tensor per modality) under ``mask [B, M]``."""
+            inputs = [zero_masked(features[name], mask[:, i]) for i, name in enumerate(self.names)]
+            return self.dropout(self.fuse(inputs, mask))
+
+        def fuse(self, inputs: list[Tensor], mask: Tensor) -> Tensor:
+            """Combine the masked-to-zero inputs (in :attr:`names` order) into ``[B, out_features]``."""
+            raise NotImplementedError
+
+    Fusion.__module__ = __name__
+    return Fusion
+
+
+def __getattr__(name: str) -> Any:
+    """Module attribute hook: ``Fusion`` is defined (once, thread-safely) on first access."""
+    if name != "Fusion":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _BUILDING:
+        if "Fusion" not in globals():
+            globals()["Fusion"] = _fusion_base()
+    return globals()["Fusion"]
+
+
+KIND = Kind("fusion", medfusion_register_fusions, ModuleInfo, FusionModule)

@@ -73,8 +73,9 @@ import attrs
 import torch
 from torch import nn
 
+from medfusion_core import kinds
 from medfusion_core.registry import get_registry
-from medfusion_core.specs import HOOK_FOR_KIND, ComponentSpec
+from medfusion_core.specs import ComponentSpec
 
 #: Largest absolute (and relative) difference tolerated where outputs must not change.
 MASK_TOLERANCE = 1e-6
@@ -127,7 +128,7 @@ def component_names(kind: str, source: object | None = None) -> list[str]:
     if source is None:
         specs = get_registry().specs(kind)
     else:
-        hook = getattr(source, HOOK_FOR_KIND[kind], None)
+        hook = getattr(source, kinds.get(kind).hook, None)
         specs = list(hook() or []) if hook is not None else []
     names: list[str] = []
     for spec in specs:
