@@ -46,13 +46,15 @@ class ComponentRegistry:
         return names
 
     def conflicts(self) -> list[tuple[str, str, list[str]]]:
-        """``(kind, name, plugins)`` for every name registered by more than one plugin."""
-        return [
-            (kind, name, sorted(spec.plugin for spec in group))
-            for kind, by_name in self._by_kind.items()
-            for name, group in sorted(by_name.items())
-            if len(group) > 1
-        ]
+        """``(kind, name, plugins)`` for every name registered by more than one plugin (a kernel's
+        reference and its accelerated twin are by design, not a conflict)."""
+        conflicts = []
+        for kind, by_name in self._by_kind.items():
+            for name, group in sorted(by_name.items()):
+                owners = sorted(spec.plugin for spec in group if not _is_reference(spec))
+                if len(owners) > 1:
+                    conflicts.append((kind, name, owners))
+        return conflicts
 
     def resolve(self, kind: str, name: str) -> ComponentSpec:
         """The spec for ``name`` or ``plugin:name``; raises a helpful error when there is none
@@ -138,12 +140,17 @@ class ComponentRegistry:
     def kernel(self, name: str) -> tuple[ComponentSpec | None, ComponentSpec | None]:
         """``(reference, accelerated)`` specs of kernel ``name`` (either may be missing)."""
         group = self._by_kind["kernel"].get(name, [])
-        reference = [spec for spec in group if isinstance(spec.info, KernelInfo) and spec.info.reference]
+        reference = [spec for spec in group if _is_reference(spec)]
         accelerated = [spec for spec in group if spec not in reference]
         return (
             _only(reference, f"reference kernel {name!r}") if reference else None,
             _only(accelerated, f"kernel {name!r}") if accelerated else None,
         )
+
+
+def _is_reference(spec: ComponentSpec) -> bool:
+    """Whether ``spec`` is one of the core's reference kernels."""
+    return isinstance(spec.info, KernelInfo) and spec.info.reference
 
 
 def _only(candidates: list[ComponentSpec], what: str, name: str | None = None) -> ComponentSpec:

@@ -75,9 +75,8 @@ def _fusion_base() -> type:
         ) -> None:
             super().__init__()
             if not isinstance(in_features, Mapping) or len(in_features) < min_modalities:
-                raise ConfigError(
-                    f"{type(self).__name__} needs at least {min_modalities} modalities, got {dict(in_features)!r}"
-                )
+                name, given = type(self).__name__, dict(in_features)
+                raise ConfigError(f"{name} needs at least {min_modalities} modalities, got {given!r}")
             self.names: list[str] = list(in_features)
             self.widths: list[int] = [
                 check_positive(f"in_features[{n!r}]", w) for n, w in in_features.items()
