@@ -6,15 +6,17 @@ shape; one that computes a spatial map stores it in ``attention_map: Tensor[B, 1
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec
+from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec, single_threaded
 
 if TYPE_CHECKING:
-    from torch import Tensor
+    from torch import Tensor, nn
 
+    from medfusion_core.kinds.checking import Target
     from medfusion_core.specs import ComponentSpec
 
 
@@ -54,4 +56,43 @@ class AttentionInfo(ModuleInfo):
         return dims == self.dims if isinstance(self.dims, int) else dims in self.dims
 
 
-KIND = Kind("attention", medfusion_register_attention, AttentionInfo, Attention)
+@single_threaded
+def check_attention(
+    spec: Target,
+    *,
+    channels: int = 8,
+    size: tuple[int, int] = (6, 6),
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> nn.Module:
+    """Check an attention module: ``factory(channels, **params)``, ``[B, C, H, W]`` -> same shape;
+    an ``attention_map`` attribute, when set after forward, is ``[B, 1, H, W]``."""
+    import torch
+
+    from medfusion_core.kinds import checking as kit
+
+    shape = (3, channels, *size)
+
+    def build() -> nn.Module:
+        return spec.build(channels, **dict(params or {}))
+
+    def make_inputs() -> kit.Inputs:
+        return (kit.randn(torch.Generator().manual_seed(seed), *shape),), {}
+
+    module = kit.check_module(
+        spec.label,
+        build,
+        make_inputs,
+        exportable=spec.exportable,
+        seed=seed,
+        grad_inputs=lambda inputs: [("x", inputs[0][0])],
+    )
+    with torch.no_grad():
+        kit.assert_shape(spec.label, "output", module(*make_inputs()[0]), shape)
+        attention_map = getattr(module, "attention_map", None)
+        if attention_map is not None:
+            kit.assert_shape(spec.label, "attention_map", attention_map, (shape[0], 1, *size))
+    return module
+
+
+KIND = Kind("attention", medfusion_register_attention, AttentionInfo, Attention, check_attention)

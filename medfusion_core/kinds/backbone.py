@@ -8,15 +8,18 @@ map ``[B, feature_channels, h, w]`` and ``pool`` turns it into the features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec
+from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec, single_threaded
 
 if TYPE_CHECKING:
-    from torch import Tensor
+    import torch
+    from torch import Tensor, nn
 
+    from medfusion_core.kinds.checking import Target
     from medfusion_core.specs import ComponentSpec
 
 
@@ -71,4 +74,104 @@ class BackboneInfo(ModuleInfo):
     input_size: tuple[int, ...] | None = attrs.field(default=None, converter=_optional_ints)
 
 
-KIND = Kind("backbone", medfusion_register_backbones, BackboneInfo, Backbone)
+@single_threaded
+def check_backbone(
+    spec: Target,
+    *,
+    in_chans: int = 1,
+    input_size: tuple[int, ...] | None = None,
+    dims: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    allow_no_grad: Iterable[str] = (),
+    seed: int = 0,
+) -> nn.Module:
+    """Check a backbone: ``out_features``, ``feature_channels``, ``forward_features(x)`` ->
+    ``[B, C, h, w]`` (3D: ``[B, C, d, h, w]``), ``pool(map)`` -> ``[B, out_features]``,
+    ``forward == pool(forward_features)``, and ``set_grad_checkpointing`` when present.
+
+    ``spec.build`` is called as ``build(in_chans=..., pretrained=None, **params)``; ``dims`` and
+    ``input_size`` default to the spec's :class:`BackboneInfo`.
+    """
+    import torch
+
+    from medfusion_core.kinds import checking as kit
+
+    info = spec.info if isinstance(spec.info, BackboneInfo) else BackboneInfo()
+    dims = int(dims or info.dims)
+    size = tuple(input_size or info.input_size or ((16,) * 3 if dims == 3 else (32, 32)))
+    assert len(size) == dims, f"{spec.label}: input_size {size} does not match dims={dims}"
+    shape = (3, in_chans, *size)
+
+    def build() -> nn.Module:
+        return spec.build(in_chans=in_chans, pretrained=None, **dict(params or {}))
+
+    def make_inputs() -> kit.Inputs:
+        return (kit.randn(torch.Generator().manual_seed(seed), *shape),), {}
+
+    module = kit.check_module(
+        spec.label,
+        build,
+        make_inputs,
+        exportable=spec.exportable,
+        seed=seed,
+        allow_no_grad=allow_no_grad,
+        grad_inputs=lambda inputs: [("images", inputs[0][0])],
+    )
+    width = kit.out_features(spec.label, module)
+    channels = getattr(module, "feature_channels", None)
+    assert isinstance(channels, int) and channels > 0, f"{spec.label}: feature_channels must be an int > 0"
+    x = make_inputs()[0][0]
+    with torch.no_grad():
+        feature_map = module.forward_features(x)
+        assert isinstance(feature_map, torch.Tensor) and feature_map.ndim == dims + 2, (
+            f"{spec.label}: forward_features must return [B, C, {'d, ' if dims == 3 else ''}h, w]"
+        )
+        assert feature_map.shape[:2] == (3, channels), (
+            f"{spec.label}: feature map starts {tuple(feature_map.shape[:2])}, expected (3, {channels})"
+        )
+        pooled = module.pool(feature_map)
+        kit.assert_shape(spec.label, "pool(feature map)", pooled, (3, width))
+        kit.assert_same(
+            spec.label,
+            "forward vs pool(forward_features)",
+            module(x),
+            pooled,
+        )
+    if hasattr(module, "set_grad_checkpointing"):
+        _check_checkpointing(spec.label, module, x)
+    return module
+
+
+def _seeded_forward(module: nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return module(x)
+
+
+def _check_checkpointing(label: str, module: nn.Module, x: torch.Tensor) -> None:
+
+    from medfusion_core.kinds import checking as kit
+
+    module.train()
+    reference = _seeded_forward(module, x, 0)
+    module.set_grad_checkpointing(True)
+    try:
+        with_ckpt = _seeded_forward(module, x.clone().requires_grad_(True), 0)
+        with_ckpt.sum().backward()
+    finally:
+        module.set_grad_checkpointing(False)
+        module.zero_grad(set_to_none=True)
+        module.eval()
+    kit.assert_same(
+        label,
+        "gradient checkpointing changed the output",
+        reference.detach(),
+        with_ckpt.detach(),
+        atol=1e-5,
+        rtol=1e-4,
+    )
+
+
+KIND = Kind("backbone", medfusion_register_backbones, BackboneInfo, Backbone, check_backbone)

@@ -7,8 +7,10 @@ check, and ends with the kind's :class:`Kind` descriptor. Nothing here imports t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -20,6 +22,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 InfoT = TypeVar("InfoT", bound="Info")
+T = TypeVar("T")
 
 
 def _plain(value: Any) -> Any:
@@ -101,3 +104,28 @@ class Kind:
     def hook(self) -> str:
         """The pluggy hook's name (``medfusion_register_fusions``)."""
         return self.spec.__name__
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run the block with one intra-op torch thread (restored afterwards): for tiny tensors,
+    several threads on a shared or small machine only add contention. Imports torch."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def single_threaded(check: Callable[..., T]) -> Callable[..., T]:
+    """Decorator: run the conformance ``check`` inside :func:`single_thread`."""
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> T:
+        with single_thread():
+            return check(*args, **kwargs)
+
+    return run

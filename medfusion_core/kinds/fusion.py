@@ -17,11 +17,13 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec
+from medfusion_core.kinds.base import Kind, ModuleInfo, hookspec, single_threaded
 
 if TYPE_CHECKING:
-    from torch import Tensor
+    import torch
+    from torch import Tensor, nn
 
+    from medfusion_core.kinds.checking import Target
     from medfusion_core.specs import ComponentSpec
 
 
@@ -108,4 +110,74 @@ def __getattr__(name: str) -> Any:
     return globals()["Fusion"]
 
 
-KIND = Kind("fusion", medfusion_register_fusions, ModuleInfo, FusionModule)
+def _fusion_mask(modalities: int) -> torch.Tensor:
+    """Rows: modality i missing (one row each), everything present, everything missing."""
+    import torch
+
+    rows = [[j != i for j in range(modalities)] for i in range(modalities)]
+    rows += [[True] * modalities, [False] * modalities]
+    return torch.tensor(rows, dtype=torch.bool)
+
+
+@single_threaded
+def check_fusion(
+    spec: Target,
+    *,
+    in_features: Mapping[str, int] | None = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> nn.Module:
+    """Check a fusion: ``factory(in_features, **params)``, ``forward(features, mask) -> [B, D]``.
+
+    Default modalities are ``{"image": 12, "clinical": 7}``. Returns the built module.
+    """
+    import torch
+
+    from medfusion_core.kinds import checking as kit
+
+    widths = dict(in_features or {"image": 12, "clinical": 7})
+    names = list(widths)
+    mask = _fusion_mask(len(names))
+    batch = mask.shape[0]
+
+    def build() -> nn.Module:
+        return spec.build(dict(widths), **dict(params or {}))
+
+    def features(offset: int) -> dict[str, torch.Tensor]:
+        generator = torch.Generator().manual_seed(seed + offset)
+        return {name: kit.randn(generator, batch, width) for name, width in widths.items()}
+
+    def make_inputs() -> kit.Inputs:
+        return (features(0), mask.clone()), {}
+
+    def full_inputs() -> kit.Inputs:
+        return (features(0), torch.ones_like(mask)), {}
+
+    module = kit.check_module(
+        spec.label,
+        build,
+        full_inputs,
+        exportable=spec.exportable,
+        seed=seed,
+        grad_inputs=lambda inputs: [(f"features[{name!r}]", inputs[0][0][name]) for name in names],
+    )
+    width = kit.out_features(spec.label, module)
+    with torch.no_grad():
+        reference = module(*make_inputs()[0])
+        kit.assert_shape(spec.label, "output", reference, (batch, width))
+        assert torch.isfinite(reference).all(), f"{spec.label}: non-finite output with masked modalities"
+        noise = features(1)
+        for index, name in enumerate(names):
+            perturbed = features(0)
+            absent = ~mask[:, index]
+            perturbed[name] = kit.scrambled(perturbed[name], noise[name], absent)
+            kit.assert_same(
+                spec.label,
+                f"masked modality {name!r} changed",
+                reference,
+                module(perturbed, mask),
+            )
+    return module
+
+
+KIND = Kind("fusion", medfusion_register_fusions, ModuleInfo, FusionModule, check_fusion)
