@@ -96,7 +96,7 @@ def _fusion_base() -> type:
             """Combine the masked-to-zero inputs (in :attr:`names` order) into ``[B, out_features]``."""
             raise NotImplementedError
 
-    Fusion.__module__ = __name__
+    Fusion.__module__, Fusion.__qualname__ = __name__, "Fusion"
     return Fusion
 
 
