@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from medfusion_core import kinds
 from medfusion_core.errors import AmbiguousComponentError, ComponentNotFoundError
 from medfusion_core.kinds.exporter import ExporterInfo
@@ -62,8 +64,6 @@ class ComponentRegistry:
         plugin, sep, bare = name.rpartition(":")
         candidates = self._candidates(kind, bare)
         if sep:
-            from packaging.utils import canonicalize_name
-
             wanted = canonicalize_name(plugin)
             candidates = [spec for spec in candidates if spec.plugin == wanted]
         if not candidates:
@@ -122,20 +122,26 @@ class ComponentRegistry:
             known = sorted(ext for spec in self.specs("reader") for ext in spec.extra.get("extensions", []))
             raise ComponentNotFoundError(f"no reader for {path}; readers handle {', '.join(known)}")
         longest = max(length for length, _ in matches)
-        return _only(
-            [spec for length, spec in matches if length == longest], f"reader for {Path(path).name!r}"
-        )
+        readers = [spec for length, spec in matches if length == longest]
+        return _only(readers, f"reader for {Path(path).name!r}", remedy="disable one with --disable <plugin>")
 
     def exporter(self, fmt: str) -> ComponentSpec:
-        """The exporter serving ``--format fmt``."""
+        """The exporter serving ``--format fmt`` (or ``plugin:fmt``)."""
+        plugin, sep, bare = fmt.rpartition(":")
         specs = self.specs("exporter")
-        serving = [spec for spec in specs if isinstance(spec.info, ExporterInfo) and fmt in spec.info.formats]
+        serving = [
+            spec
+            for spec in specs
+            if isinstance(spec.info, ExporterInfo)
+            and bare in spec.info.formats
+            and (not sep or spec.plugin == canonicalize_name(plugin))
+        ]
         if not serving:
             known = sorted({f for spec in specs for f in spec.extra.get("formats", [])})
             raise ComponentNotFoundError(
                 f"no exporter for format {fmt!r}; installed formats: {', '.join(known) or 'none'}"
             )
-        return _only(serving, f"export format {fmt!r}")
+        return _only(serving, f"export format {bare!r}", bare)
 
     def kernel(self, name: str) -> tuple[ComponentSpec | None, ComponentSpec | None]:
         """``(reference, accelerated)`` specs of kernel ``name`` (either may be missing)."""
@@ -153,13 +159,14 @@ def _is_reference(spec: ComponentSpec) -> bool:
     return isinstance(spec.info, KernelInfo) and spec.info.reference
 
 
-def _only(candidates: list[ComponentSpec], what: str, name: str | None = None) -> ComponentSpec:
-    """The one candidate; several are an ambiguity naming every plugin and ``plugin:name``."""
+def _only(
+    candidates: list[ComponentSpec], what: str, name: str | None = None, *, remedy: str | None = None
+) -> ComponentSpec:
+    """The one candidate; several are an ambiguity naming every plugin and the way out (by
+    default: write ``plugin:name``)."""
     if len(candidates) > 1:
         plugins = ", ".join(sorted(spec.plugin for spec in candidates))
         name = name or candidates[0].name
-        raise AmbiguousComponentError(
-            f"{what} is registered by several plugins ({plugins}); "
-            f"write it as '<plugin>:{name}', e.g. '{candidates[0].plugin}:{name}'"
-        )
+        remedy = remedy or f"write it as '<plugin>:{name}', e.g. '{candidates[0].plugin}:{name}'"
+        raise AmbiguousComponentError(f"{what} is registered by several plugins ({plugins}); {remedy}")
     return candidates[0]
