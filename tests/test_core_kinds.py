@@ -81,7 +81,8 @@ def test_readers_match_the_longest_extension_and_clashes_are_ambiguous(medfusion
     registry = get_registry()
     assert registry.reader("scan.IMG.ZZ").plugin == "mf-two"
     assert registry.reader("notes.zz").plugin == "mf-one"
-    with pytest.raises(AmbiguousComponentError, match=r"reader for 'x.png'.*medfusion-core, mf-two.*--disable"):
+    clash = r"reader for 'x.png'.*medfusion-core, mf-two.*--disable"
+    with pytest.raises(AmbiguousComponentError, match=clash):
         registry.reader("x.png")
     with pytest.raises(ComponentNotFoundError, match="no reader for"):
         registry.reader("x.unknown")
