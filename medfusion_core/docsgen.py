@@ -2,7 +2,7 @@
 
 Every page is rebuilt from its source of truth: the attrs schema (:mod:`medfusion_core.config`),
 the ``medfusion`` click group ``medfusion_core.cli.cli`` (core commands only, so the page does
-not depend on what is installed), the hookspec docstrings (:mod:`medfusion_core.hookspecs`), and
+not depend on what is installed), the hookspec docstrings (:mod:`medfusion_core.kinds`), and
 the catalogue plus each first-party plugin's README. ``scripts/gen_docs.py`` writes them; a test
 fails when a page on disk differs from what would be generated. Generated pages start with
 :data:`MARKER` and must not be edited by hand.

@@ -115,3 +115,9 @@ def test_the_fusion_base_is_the_documented_contract_and_loads_torch_only_on_use(
     code = "import sys, medfusion_core.kinds.fusion as f; print('torch' in sys.modules, f.Fusion.__name__)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["False", "Fusion"], result.stderr
+
+
+def test_config_component_fields_name_kinds_of_the_list():
+    from medfusion_core.config import COMPONENT_FIELDS
+
+    assert set(COMPONENT_FIELDS.values()) <= set(kinds.NAMES)

@@ -1,5 +1,6 @@
-"""The component kinds: the one list from which hookspecs, spec validation, config, docs and
-``new-plugin``'s choices are derived.
+"""The component kinds: the one list from which the hookspecs, spec validation, the registry's
+index, ``--kind`` choices and the hook reference are derived (the config's component fields and
+``new-plugin``'s templates name kinds of this list).
 
 Each kind lives in its own module (``kinds/fusion.py``, ...) holding its hookspec (whose docstring
 is the contract), a ``typing.Protocol`` of the component, its typed metadata class and its
