@@ -72,11 +72,9 @@ def check_aggregator(
     def full_inputs() -> kit.Inputs:
         return (views(0), torch.ones_like(mask)), {}
 
-    module = kit.check_module(
-        spec.label,
+    module = spec.check(
         build,
         full_inputs,
-        exportable=spec.exportable,
         seed=seed,
         grad_inputs=lambda inputs: [("views", inputs[0][0])],
     )

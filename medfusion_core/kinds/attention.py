@@ -79,11 +79,9 @@ def check_attention(
     def make_inputs() -> kit.Inputs:
         return (kit.randn(torch.Generator().manual_seed(seed), *shape),), {}
 
-    module = kit.check_module(
-        spec.label,
+    module = spec.check(
         build,
         make_inputs,
-        exportable=spec.exportable,
         seed=seed,
         grad_inputs=lambda inputs: [("x", inputs[0][0])],
     )

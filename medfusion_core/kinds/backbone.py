@@ -108,11 +108,9 @@ def check_backbone(
     def make_inputs() -> kit.Inputs:
         return (kit.randn(torch.Generator().manual_seed(seed), *shape),), {}
 
-    module = kit.check_module(
-        spec.label,
+    module = spec.check(
         build,
         make_inputs,
-        exportable=spec.exportable,
         seed=seed,
         allow_no_grad=allow_no_grad,
         grad_inputs=lambda inputs: [("images", inputs[0][0])],

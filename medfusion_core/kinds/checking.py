@@ -39,6 +39,12 @@ class Target:
     exportable: bool
     info: Info | None = None
 
+    def check(
+        self, build: Callable[[], nn.Module], make_inputs: Callable[[], Inputs], **options: Any
+    ) -> nn.Module:
+        """:func:`check_module` under this target's label and exportability."""
+        return check_module(self.label, build, make_inputs, exportable=self.exportable, **options)
+
 
 # -- generic core -----------------------------------------------------------------------------
 

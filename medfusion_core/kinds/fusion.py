@@ -153,11 +153,9 @@ def check_fusion(
     def full_inputs() -> kit.Inputs:
         return (features(0), torch.ones_like(mask)), {}
 
-    module = kit.check_module(
-        spec.label,
+    module = spec.check(
         build,
         full_inputs,
-        exportable=spec.exportable,
         seed=seed,
         grad_inputs=lambda inputs: [(f"features[{name!r}]", inputs[0][0][name]) for name in names],
     )

@@ -73,11 +73,9 @@ def check_loss(
         source = given if given is not None else _default_loss_inputs(seed)
         return (), {key: value.detach().clone() for key, value in source.items()}
 
-    module = kit.check_module(
-        spec.label,
+    module = spec.check(
         build,
         make_inputs,
-        exportable=spec.exportable,
         seed=seed,
         grad_inputs=lambda ins: [(grad_input, ins[1][grad_input])] if grad_input else [],
     )
