@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from medfusion_core.hookspecs import hookimpl
+from medfusion_core.kinds.base import hookimpl
 from medfusion_core.specs import ComponentSpec, Param
 
 __all__ = ["ComponentSpec", "Param", "__version__", "hookimpl"]

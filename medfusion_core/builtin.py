@@ -6,7 +6,9 @@ them from their specs without importing their modules.
 
 from __future__ import annotations
 
-from medfusion_core.hookspecs import hookimpl
+from medfusion_core.kinds.base import hookimpl
+from medfusion_core.kinds.kernel import KernelInfo
+from medfusion_core.kinds.reader import ReaderInfo
 from medfusion_core.specs import ComponentSpec
 
 
@@ -35,23 +37,61 @@ def medfusion_register_commands() -> list[ComponentSpec]:
 
 @hookimpl
 def medfusion_register_readers() -> list[ComponentSpec]:
-    """Image readers shipped with the core (``extra["extensions"]`` picks the reader for a file)."""
+    """Image readers shipped with the core (``ReaderInfo.extensions`` picks the reader for a file)."""
     readers = "medfusion_core.data.readers"
     return [
         ComponentSpec(
-            "pillow", "reader", f"{readers}:read_pillow", "PNG/JPEG/BMP/TIFF images (8/16-bit gray, RGB).",
-            extra={"extensions": [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]},
+            "pillow",
+            "reader",
+            f"{readers}:read_pillow",
+            "PNG/JPEG/BMP/TIFF images (8/16-bit gray, RGB).",
+            info=ReaderInfo(extensions=[".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]),
         ),
         ComponentSpec(
-            "dicom", "reader", f"{readers}:read_dicom", "DICOM with rescale slope/intercept, MONOCHROME1.",
-            extra={"extensions": [".dcm", ".dicom"]},
+            "dicom",
+            "reader",
+            f"{readers}:read_dicom",
+            "DICOM with rescale slope/intercept, MONOCHROME1.",
+            info=ReaderInfo(extensions=[".dcm", ".dicom"]),
         ),
         ComponentSpec(
-            "nifti", "reader", f"{readers}:read_nifti", "NIfTI volumes as [D, H, W].",
-            extra={"extensions": [".nii", ".nii.gz"]},
+            "nifti",
+            "reader",
+            f"{readers}:read_nifti",
+            "NIfTI volumes as [D, H, W].",
+            info=ReaderInfo(extensions=[".nii", ".nii.gz"]),
         ),
         ComponentSpec(
-            "numpy", "reader", f"{readers}:read_numpy", "NumPy .npy arrays (2D, HWC or 3D).",
-            extra={"extensions": [".npy"]},
+            "numpy",
+            "reader",
+            f"{readers}:read_numpy",
+            "NumPy .npy arrays (2D, HWC or 3D).",
+            info=ReaderInfo(extensions=[".npy"]),
         ),
+    ]
+
+
+#: The core's numpy reference kernels: name -> module defining it.
+_REFERENCE_KERNELS = {
+    "bootstrap_auc": "kernels",
+    "preprocess_into": "imageops",
+    "rotate_into": "imageops",
+    "intensity_jitter": "imageops",
+    "decode_png": "viewops",
+    "fill_views": "viewops",
+}
+
+
+@hookimpl
+def medfusion_register_kernels() -> list[ComponentSpec]:
+    """The numpy reference of every kernel; accelerator plugins register twins by name."""
+    return [
+        ComponentSpec(
+            name,
+            "kernel",
+            f"medfusion_core.{module}:{name}",
+            "numpy reference",
+            info=KernelInfo(reference=True),
+        )
+        for name, module in _REFERENCE_KERNELS.items()
     ]

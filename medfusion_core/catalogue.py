@@ -41,8 +41,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from medfusion_core.errors import MedFusionError
-from medfusion_core.plugins import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP
-from medfusion_core.specs import HOOK_FOR_KIND
+from medfusion_core.host import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP
+from medfusion_core.kinds import KINDS, NAMES
 
 ENV_CATALOGUE = "MEDFUSION_CATALOGUE"
 CATALOGUE_FILE = "registry.json"
@@ -112,7 +112,7 @@ class CatalogueEntry:
             raise CatalogueError(f"{where}: origin must be one of {', '.join(ORIGINS)}")
         components = data.get("components")
         if not isinstance(components, dict) or not all(
-            kind in HOOK_FOR_KIND and isinstance(names, list) for kind, names in components.items()
+            kind in NAMES and isinstance(names, list) for kind, names in components.items()
         ):
             raise CatalogueError(f"{where}: components must map component kinds to lists of names")
         return cls(**{key: value for key, value in data.items() if key != "kinds"})
@@ -253,7 +253,7 @@ def catalogue_status(
 ) -> list[dict[str, Any]]:
     """One table-ready row per catalogue entry, compared with what is installed.
 
-    ``records`` are the plugin host's :class:`~medfusion_core.plugins.PluginRecord` objects
+    ``records`` are the plugin host's :class:`~medfusion_core.host.PluginRecord` objects
     (anything with ``name``, ``version`` and ``status``); plugins they do not mention are looked up
     in the installed distributions. Row keys: ``name``, ``catalogue_version``,
     ``installed_version`` (``None`` when missing), ``state`` (``installed``, ``missing`` or
@@ -321,11 +321,11 @@ def _import_hooks(entry_point: str, package_dir: Path) -> Any:
 def hook_components(hooks: object) -> dict[str, list[str]]:
     """Component names by kind, from calling a plugin module's hook functions directly."""
     components: dict[str, list[str]] = {}
-    for kind, hook_name in HOOK_FOR_KIND.items():
-        hook = getattr(hooks, hook_name, None)
+    for kind in KINDS:
+        hook = getattr(hooks, kind.hook, None)
         names = sorted({spec.name for spec in (hook() or [])}) if hook is not None else []
         if names:
-            components[kind] = names
+            components[kind.name] = names
     return components
 
 

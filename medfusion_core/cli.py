@@ -23,10 +23,10 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 def configure_host(params: dict[str, Any]) -> None:
     """Install the process-wide plugin host built from the global options (once)."""
-    from medfusion_core.plugins import PluginHost, set_host
+    from medfusion_core.host import Host, set_host
 
     set_host(
-        PluginHost(
+        Host(
             strict=params.get("strict") or None,
             allow=params.get("only"),
             disable=params.get("disable"),
@@ -37,26 +37,25 @@ def configure_host(params: dict[str, Any]) -> None:
 class PluginCommandGroup(click.Group):
     """A group whose subcommands are command specs from the plugin host, loaded lazily."""
 
-    def _command_specs(self, ctx: click.Context) -> dict[str, Any]:
+    def _registry(self, ctx: click.Context) -> Any:
         root = ctx.find_root()
         if not root.meta.get("medfusion.host_configured"):
             configure_host(root.params)
             root.meta["medfusion.host_configured"] = True
         from medfusion_core.registry import get_registry
 
-        registry = get_registry()
-        specs: dict[str, Any] = {}
-        for spec in registry.specs("command"):
-            specs.setdefault(spec.name, spec)
-        return specs
+        return get_registry()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self._command_specs(ctx))
+        return self._registry(ctx).names("command")
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        spec = self._command_specs(ctx).get(cmd_name)
-        if spec is None:
+        """The command named ``cmd_name`` (or ``plugin:name``); two plugins registering the same
+        name are an ambiguity error naming both."""
+        registry = self._registry(ctx)
+        if cmd_name.rpartition(":")[2] not in registry.names("command"):
             return None
+        spec = registry.resolve("command", cmd_name)
         command = spec.load()
         if not isinstance(command, click.Command):
             raise MedFusionError(
@@ -67,7 +66,11 @@ class PluginCommandGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List subcommands from their specs' summaries, without importing them."""
-        rows = [(name, spec.summary) for name, spec in sorted(self._command_specs(ctx).items())]
+        specs = self._registry(ctx).specs("command")
+        names = [spec.name for spec in specs]
+        rows = [
+            (spec.qualified_name if names.count(spec.name) > 1 else spec.name, spec.summary) for spec in specs
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -2,7 +2,7 @@
 
 Every page is rebuilt from its source of truth: the attrs schema (:mod:`medfusion_core.config`),
 the ``medfusion`` click group ``medfusion_core.cli.cli`` (core commands only, so the page does
-not depend on what is installed), the hookspec docstrings (:mod:`medfusion_core.hookspecs`), and
+not depend on what is installed), the hookspec docstrings (:mod:`medfusion_core.kinds`), and
 the catalogue plus each first-party plugin's README. ``scripts/gen_docs.py`` writes them; a test
 fails when a page on disk differs from what would be generated. Generated pages start with
 :data:`MARKER` and must not be edited by hand.
@@ -197,19 +197,26 @@ Every command of the core, as printed by `medfusion COMMAND --help`. Plugins may
 
 def hooks_page() -> str:
     """``docs/reference/hooks.md`` from the hookspec docstrings."""
-    from medfusion_core import hookspecs
-    from medfusion_core.specs import HOOK_FOR_KIND
+    from medfusion_core import kinds
 
     sections = []
-    for kind, name in HOOK_FOR_KIND.items():
-        function = getattr(hookspecs, name)
-        signature = f"def {name}() -> list[ComponentSpec] | None"
+    for kind in kinds.KINDS:
+        signature = f"def {kind.hook}() -> list[ComponentSpec] | None"
         sections.append(
-            f"## `{name}`\n\nComponent kind: `{kind}`\n\n```python\n{signature}\n```\n\n"
-            f"{rst_to_markdown(inspect.getdoc(function) or '')}"
+            f"## `{kind.hook}`\n\nComponent kind: `{kind.name}`\n\n```python\n{signature}\n```\n\n"
+            f"{rst_to_markdown(inspect.getdoc(kind.spec) or '')}\n\n"
+            f"Metadata (`info=`): {_info_fields(kind.info)}"
         )
     spec_doc = _spec_reference()
-    return _page("Hook reference", rst_to_markdown(inspect.getdoc(hookspecs) or ""), [spec_doc, *sections])
+    return _page("Hook reference", rst_to_markdown(inspect.getdoc(kinds) or ""), [spec_doc, *sections])
+
+
+def _info_fields(info: type) -> str:
+    """``Name(field=default, ...)`` of a kind's metadata class, for the hook reference."""
+    import attrs
+
+    fields = ", ".join(f"`{field.name}={field.default!r}`" for field in attrs.fields(info))
+    return f"`{info.__name__}` ({fields})" if fields else f"`{info.__name__}` (no fields)"
 
 
 def _spec_reference() -> str:

@@ -1,4 +1,4 @@
-"""Numpy reference kernels for the image data path (registered with :func:`kernels.reference`).
+"""Numpy reference kernels for the image data path (registered as kernel specs by the core).
 
 These functions define the exact arithmetic that any accelerated backend (the Rust kernels of
 ``medfusion-plugin-native``) must reproduce to within 1e-5. All internal arithmetic is float64;
@@ -45,8 +45,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-
-from medfusion_core.kernels import reference
 
 #: Source dtypes accepted by ``preprocess_into`` and the divisor that maps them to [0, 1]
 #: when no window is given (1.0: values are used as they are).
@@ -113,7 +111,6 @@ def _per_channel(values: Sequence[float] | float, channels: int, name: str) -> n
     return array
 
 
-@reference("preprocess_into")
 def preprocess_into(
     src: np.ndarray,
     out: np.ndarray,
@@ -188,7 +185,6 @@ def preprocess_into(
     out[...] = (result - mean_c) / std_c
 
 
-@reference("rotate_into")
 def rotate_into(src: np.ndarray, out: np.ndarray, degrees: float, fill: float = 0.0) -> None:
     """Rotate a float32 ``[C, H, W]`` image counter-clockwise (as displayed, rows going down)
     by ``degrees`` about its centre with bilinear interpolation, writing ``out`` (same shape).
@@ -228,7 +224,6 @@ def rotate_into(src: np.ndarray, out: np.ndarray, degrees: float, fill: float = 
     out[...] = (1.0 - fy) * top + fy * bottom
 
 
-@reference("intensity_jitter")
 def intensity_jitter(x: np.ndarray, scale: float, shift: float) -> None:
     """In place ``x = x * scale + shift`` on a float32 array, computed in float64 and rounded
     to float32 once (``((double) x * scale + shift)`` without fused multiply-add)."""

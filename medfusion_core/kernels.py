@@ -1,37 +1,21 @@
-"""Named compute kernels with numpy reference implementations.
+"""Named compute kernels: the bootstrap reference and the way to reach any kernel.
 
-The core owns the reference of every kernel; an accelerator plugin (``medfusion-plugin-native``)
-registers faster implementations with the kernels hook under the same names. :func:`get_kernel`
-returns the accelerated one when it is installed, healthy and not forced off with
-``MEDFUSION_KERNELS=reference``, and the reference otherwise. :func:`backend_report` says which
-backend is active and why.
+The core owns the numpy reference of every kernel (this module's bootstrap, the image kernels of
+:mod:`medfusion_core.imageops` and :mod:`medfusion_core.viewops`), registered as kernel specs by
+the core's own plugin; an accelerator plugin (``medfusion-plugin-native``) registers faster
+implementations under the same names. :func:`get_kernel` returns the current host's choice (the
+accelerated one when it is installed, healthy and not forced off with
+``MEDFUSION_KERNELS=reference``); :func:`backend_report` says which backend is active and why.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-ENV_FORCE = "MEDFUSION_KERNELS"
-
-#: name -> numpy reference implementation. Filled below.
-REFERENCE: dict[str, Callable[..., Any]] = {}
-
-
-def reference(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering a numpy reference kernel under ``name``."""
-
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        REFERENCE[name] = func
-        return func
-
-    return register
-
+from medfusion_core.host import get_host
 
 #: SplitMix64 increment (2^64 / golden ratio) and the mask of 64-bit arithmetic.
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -65,7 +49,6 @@ def resample_indices(seed: int, stream: int, n: int) -> np.ndarray:
     return (high >> np.uint64(32)).astype(np.int64)
 
 
-@reference("bootstrap_auc")
 def bootstrap_auc(
     y_true: np.ndarray, scores: np.ndarray, n_resamples: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -130,110 +113,33 @@ def auc_pair(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return auroc, auprc
 
 
-def _forced_reference() -> bool:
-    return os.environ.get(ENV_FORCE, "").lower() in ("reference", "numpy", "off")
-
-
 def get_kernel(name: str) -> Callable[..., Any]:
     """The active implementation of kernel ``name`` (accelerated if available)."""
-    if name not in REFERENCE:
-        raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(REFERENCE))}")
-    if not _forced_reference():
-        accelerated = _accelerated().get(name)
-        if accelerated is not None:
-            return accelerated
-    return REFERENCE[name]
-
-
-_ACCELERATED: dict[str, Callable[..., Any]] | None = None
-_FALLBACK_REASONS: dict[str, str] = {}
-_RESOLVING = threading.RLock()
-
-
-def _accelerated() -> dict[str, Callable[..., Any]]:
-    """The loaded accelerated kernels, resolved once; published only when complete, so a thread
-    racing the first resolution never sees a partial table (and a reference kernel)."""
-    global _ACCELERATED
-    if _ACCELERATED is not None:
-        return _ACCELERATED
-    with _RESOLVING:
-        if _ACCELERATED is None:
-            from medfusion_core.errors import MedFusionError
-            from medfusion_core.plugins import CORE_PLUGIN_NAME, get_host
-
-            found: dict[str, Callable[..., Any]] = {}
-            for spec in get_host().specs("kernel"):
-                if spec.plugin == CORE_PLUGIN_NAME or spec.name not in REFERENCE:
-                    continue
-                try:
-                    found[spec.name] = spec.load()
-                except MedFusionError as exc:
-                    _FALLBACK_REASONS[spec.name] = str(exc)
-            _ACCELERATED = found
-    return _ACCELERATED
+    return get_host().kernel(name)
 
 
 def backend_report() -> dict[str, Any]:
-    """Which implementation each kernel uses, for ``doctor`` and ``list-plugins``.
-
-    ``accelerators`` maps the top-level package of each active accelerated kernel to what its
-    optional ``runtime_info()`` function returns (e.g. version and thread count).
-    """
-    forced = _forced_reference()
-    active = {} if forced else _accelerated()
-    return {
-        "forced_reference": forced,
-        "accelerators": _accelerator_info(active),
-        "kernels": {
-            name: {
-                "backend": "reference" if name not in active else getattr(active[name], "__module__", "?"),
-                "fallback_reason": (f"{ENV_FORCE}=reference" if forced else _FALLBACK_REASONS.get(name)),
-            }
-            for name in sorted(REFERENCE)
-        },
-    }
-
-
-def _accelerator_info(active: dict[str, Callable[..., Any]]) -> dict[str, Any]:
-    """``runtime_info()`` of each package providing an active kernel (errors reported, not raised)."""
-    info: dict[str, Any] = {}
-    for func in active.values():
-        package = getattr(func, "__module__", "").partition(".")[0]
-        describe = getattr(sys.modules.get(package), "runtime_info", None)
-        if package in info or not callable(describe):
-            continue
-        try:
-            info[package] = describe()
-        except Exception as exc:  # a broken accelerator must not break doctor
-            info[package] = {"error": f"{type(exc).__name__}: {exc}"}
-    return info
-
-
-_SHOWN_FIRST = frozenset({"version", "threads"})
-
-
-def describe_accelerators(accelerators: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """One line per active accelerator package of :func:`backend_report`, e.g.
-    ``medfusion_plugin_native 0.1.0, 2 threads`` (or the error its ``runtime_info()`` raised)."""
-    lines = []
-    for package, info in sorted(accelerators.items()):
-        if "error" in info:
-            lines.append(f"{package}: runtime_info() failed: {info['error']}")
-            continue
-        parts = [str(info["version"])] if "version" in info else []
-        if "threads" in info:
-            parts.append(f"{info['threads']} thread{'' if info['threads'] == 1 else 's'}")
-        parts += [f"{key} {value}" for key, value in sorted(info.items()) if key not in _SHOWN_FIRST]
-        lines.append(" ".join([package, ", ".join(parts)]).strip())
-    return lines
+    """Which implementation each kernel uses and why (loads the kernels), for ``doctor``."""
+    return get_host().kernel_report()
 
 
 def reset_kernels() -> None:
-    """Forget resolved accelerated kernels (after the plugin host changes)."""
-    global _ACCELERATED
-    _ACCELERATED = None
-    _FALLBACK_REASONS.clear()
+    """Forget the current host's resolved kernels (they are resolved again on next use)."""
+    get_host().forget()
 
 
-# Image kernels live in their own modules and register themselves with @reference.
-from medfusion_core import imageops, viewops  # noqa: E402,F401
+class _References(Mapping[str, Callable[..., Any]]):
+    """The reference implementation of every kernel, by name, from the current host."""
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        return get_host().kernel(name, reference=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(get_host().registry().names("kernel"))
+
+    def __len__(self) -> int:
+        return len(get_host().registry().names("kernel"))
+
+
+#: name -> numpy reference implementation (what every accelerated kernel must reproduce).
+REFERENCE: Mapping[str, Callable[..., Any]] = _References()

@@ -35,6 +35,8 @@ from torch import nn
 from medfusion_core.components import zero_masked
 from medfusion_core.config import ExperimentConfig, HeadConfig, TabularConfig
 from medfusion_core.errors import ConfigError, MedFusionError
+from medfusion_core.kinds.attention import AttentionInfo
+from medfusion_core.kinds.backbone import BackboneInfo
 from medfusion_core.registry import get_registry
 
 MODALITIES = ("fused", "image", "clinical")
@@ -81,18 +83,23 @@ def _check_widths(path: str, widths: list[int], dropout: float) -> None:
 
 
 def _check_attention_dims(backbone: str, attention: str) -> None:
-    """Attention modules declare the feature-map dimensionalities they handle (``extra["dims"]``:
-    an int or a list, default 2); refuse a pairing that would fail at the first batch."""
+    """Attention modules declare the feature-map dimensionalities they handle
+    (:class:`~medfusion_core.kinds.attention.AttentionInfo` ``dims``, default 2); refuse a pairing
+    that would fail at the first batch."""
     registry = get_registry()
     try:
-        backbone_dims = registry.resolve("backbone", backbone).extra.get("dims", 2)
-        attention_dims = registry.resolve("attention", attention).extra.get("dims", 2)
+        backbone_info = registry.resolve("backbone", backbone).info
+        attention_info = registry.resolve("attention", attention).info
     except MedFusionError:
         return  # reported with its config path when the component is built
-    if backbone_dims not in (attention_dims if isinstance(attention_dims, list) else [attention_dims]):
+    if not isinstance(backbone_info, BackboneInfo) or not isinstance(attention_info, AttentionInfo):
+        return
+    dims = backbone_info.dims
+    if not attention_info.handles(dims):
+        handled = attention_info.to_json().get("dims", attention_info.dims)
         raise ConfigError(
-            f"model.backbone.attention.name: attention {attention!r} works on {attention_dims}D feature maps "
-            f"but backbone {backbone!r} is {backbone_dims}D; remove it or pick a {backbone_dims}D one"
+            f"model.backbone.attention.name: attention {attention!r} works on {handled}D feature maps "
+            f"but backbone {backbone!r} is {dims}D; remove it or pick a {dims}D one"
         )
 
 

@@ -13,35 +13,9 @@ from typing import Any
 
 import attrs
 
+from medfusion_core import kinds
 from medfusion_core.errors import PluginError
-
-#: Component kinds, one pluggy hook each (``medfusion_register_<plural>``).
-KINDS: tuple[str, ...] = (
-    "backbone",
-    "fusion",
-    "aggregator",
-    "attention",
-    "loss",
-    "trainer",
-    "exporter",
-    "kernel",
-    "reader",
-    "command",
-)
-
-#: Hook name for each kind.
-HOOK_FOR_KIND: dict[str, str] = {
-    "backbone": "medfusion_register_backbones",
-    "fusion": "medfusion_register_fusions",
-    "aggregator": "medfusion_register_aggregators",
-    "attention": "medfusion_register_attention",
-    "loss": "medfusion_register_losses",
-    "trainer": "medfusion_register_trainers",
-    "exporter": "medfusion_register_exporters",
-    "kernel": "medfusion_register_kernels",
-    "reader": "medfusion_register_readers",
-    "command": "medfusion_register_commands",
-}
+from medfusion_core.kinds.base import Info
 
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
@@ -84,29 +58,56 @@ def _to_params(value: Mapping[str, Param] | None) -> dict[str, Param] | None:
     return None if value is None else dict(value)
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class ComponentSpec:
     """Description of one component a plugin offers.
 
     Attributes:
         name: the component's name as written in configs (``resnet18``, ``gated``); a trailing
             ``*`` makes it a family pattern (``resnet*``) that the factory resolves itself.
-        kind: one of :data:`KINDS`.
+        kind: one of :data:`medfusion_core.kinds.NAMES`.
         factory: import string ``"package.module:attribute"`` of the callable that builds it.
         summary: one line for listings.
         params: accepted keyword parameters, or ``None`` when the factory checks them itself.
-        extra: kind-specific metadata (e.g. ``extensions`` for readers, ``formats`` for
-            exporters, ``dims`` for backbones); plain JSON-serialisable values only.
+        info: the kind's typed metadata (e.g. :class:`~medfusion_core.kinds.reader.ReaderInfo`
+            for readers); default: the kind's metadata class with its defaults.
         plugin: canonical name of the providing plugin; filled in by the plugin host.
+
+    ``extra={...}`` (a plain dict of the metadata fields) is accepted instead of ``info`` for
+    plugins written before the typed metadata; it is converted to the kind's class.
     """
 
     name: str
-    kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
+    kind: str = attrs.field(validator=attrs.validators.in_(kinds.NAMES))
     factory: str = attrs.field()
     summary: str = ""
     params: dict[str, Param] | None = attrs.field(default=None, converter=_to_params)
-    extra: dict[str, Any] = attrs.field(factory=dict, converter=dict)
+    info: Info = attrs.field(factory=Info)
     plugin: str = ""
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        factory: str,
+        summary: str = "",
+        params: Mapping[str, Param] | None = None,
+        info: Info | None = None,
+        plugin: str = "",
+        *,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        info_class = kinds.get(kind).info if kind in kinds.NAMES else Info
+        if info is None:
+            info = info_class.from_json(extra or {})
+        elif extra is not None:
+            raise TypeError(f"component {name!r}: give info or extra, not both")
+        if not isinstance(info, info_class):
+            raise TypeError(
+                f"component {name!r}: info must be a {info_class.__name__} for kind {kind!r}, "
+                f"got {type(info).__name__}"
+            )
+        self.__attrs_init__(name, kind, factory, summary, params, info, plugin)  # type: ignore[attr-defined]
 
     @factory.validator
     def _check_factory(self, _attribute: attrs.Attribute, value: str) -> None:
@@ -115,6 +116,11 @@ class ComponentSpec:
             raise ValueError(
                 f"component {self.name!r}: factory must look like 'package.module:Factory', got {value!r}"
             )
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The metadata as plain data (its non-default fields): the ``"extra"`` of :meth:`to_json`."""
+        return self.info.to_json()
 
     @property
     def qualified_name(self) -> str:
@@ -154,5 +160,5 @@ class ComponentSpec:
                 key: {"type": p.type, "default": p.default, "help": p.help, "choices": p.choices}
                 for key, p in self.params.items()
             },
-            "extra": self.extra,
+            "extra": self.info.to_json(),
         }

@@ -28,7 +28,7 @@ import numpy as np
 
 from medfusion_core import imageops
 from medfusion_core.errors import MedFusionError
-from medfusion_core.kernels import get_kernel, reference
+from medfusion_core.kernels import get_kernel
 
 
 @attrs.frozen(slots=True)
@@ -70,7 +70,6 @@ def binary_mask(array: np.ndarray, spatial: int) -> np.ndarray:
     return np.ascontiguousarray(array > 0, dtype=np.float32)
 
 
-@reference("decode_png")
 def decode_png(path: str) -> np.ndarray:
     """Decode the PNG at ``path`` with Pillow (see the module docstring)."""
     from medfusion_core.data.readers import decode_pillow
@@ -87,7 +86,6 @@ def view_source(value: str | np.ndarray, *, mask: bool, spatial: int) -> np.ndar
     return binary_mask(array, spatial) if mask else array
 
 
-@reference("fill_views")
 def fill_views(
     jobs: Sequence[ViewJob],
     images: np.ndarray,

@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from medfusion_core import ComponentSpec, Param, hookimpl
+from medfusion_core.kinds.backbone import BackboneInfo
 
 MODULE = "medfusion_test_tiny_backbone"
 PLUGIN = "medfusion-plugin-tinybackbone"
@@ -90,7 +91,7 @@ def medfusion_register_backbones() -> list[ComponentSpec]:
             "backbone",
             f"{MODULE}:tiny_family",
             "Tiny 3D CNN family for tests.",
-            extra={"dims": 3, "examples": ["tiny3d_a"], "input_size": [8, 8, 8]},
+            info=BackboneInfo(dims=3, examples=["tiny3d_a"], input_size=[8, 8, 8]),
         ),
     ]
 

@@ -23,7 +23,7 @@ try:
     main()
 except SystemExit as exc:
     code = exc.code
-print("TORCH_IMPORTED=" + str("torch" in sys.modules), file=sys.stderr)
+print(f"TORCH_IMPORTED={'torch' in sys.modules} NUMPY_IMPORTED={'numpy' in sys.modules}", file=sys.stderr)
 sys.exit(code)
 """
 
@@ -53,6 +53,13 @@ def first_party_distributions() -> dict[str, str]:
 def test_listing_commands_never_import_torch(args):
     result = run_cli(*args)
     assert "TORCH_IMPORTED=False" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("args", [["list-plugins"], ["list-plugins", "--json"], ["--help"]])
+def test_list_plugins_imports_neither_torch_nor_numpy(args):
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "TORCH_IMPORTED=False" in result.stderr and "NUMPY_IMPORTED=False" in result.stderr, result.stderr
 
 
 def test_list_plugins_json_lists_every_first_party_plugin_ok():

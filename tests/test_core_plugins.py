@@ -7,7 +7,7 @@ from packaging.specifiers import SpecifierSet
 
 from medfusion_core import __version__
 from medfusion_core.errors import AmbiguousComponentError, PluginError
-from medfusion_core.plugins import ENV_DISABLE, PluginHost
+from medfusion_core.host import ENV_DISABLE, Host
 from medfusion_core.registry import ComponentRegistry
 
 GOOD = """
@@ -56,13 +56,13 @@ def ecosystem(fake_distribution):
     fake_distribution("mf-turned-off", module_source=GOOD.format(name="delta"))
 
 
-def _records(host: PluginHost) -> dict[str, object]:
+def _records(host: Host) -> dict[str, object]:
     return {record.name: record for record in host.records()}
 
 
 def test_every_failure_is_reported_and_the_rest_keep_working(ecosystem, monkeypatch):
     monkeypatch.setenv(ENV_DISABLE, "mf_turned_off")
-    host = PluginHost(autoload=True, allow=None, disable=None, strict=False)
+    host = Host(autoload=True, allow=None, disable=None, strict=False)
     records = _records(host)
 
     assert records["mf-broken-import"].status == "failed"
@@ -92,14 +92,14 @@ def test_every_failure_is_reported_and_the_rest_keep_working(ecosystem, monkeypa
 def test_incompatible_and_disabled_plugins_are_never_imported(ecosystem):
     import sys
 
-    PluginHost(autoload=True, allow=(), disable="mf-turned-off", strict=False).records()
+    Host(autoload=True, allow=(), disable="mf-turned-off", strict=False).records()
     assert "mf_needs_future_core" not in sys.modules
     assert "mf_turned_off" not in sys.modules
     assert "mf_healthy" in sys.modules
 
 
 def test_same_name_from_two_plugins_names_both_and_plugin_prefix_resolves(ecosystem):
-    host = PluginHost(autoload=True, allow=(), disable=(), strict=False)
+    host = Host(autoload=True, allow=(), disable=(), strict=False)
     registry = ComponentRegistry(host.specs())
     assert ("fusion", "alpha", ["mf-good-one", "mf-good-two"]) in registry.conflicts()
     with pytest.raises(AmbiguousComponentError) as excinfo:
@@ -110,11 +110,11 @@ def test_same_name_from_two_plugins_names_both_and_plugin_prefix_resolves(ecosys
 
 def test_strict_mode_turns_failures_into_errors(ecosystem):
     with pytest.raises(PluginError, match=r"mf-broken-import|mf-needs-future-core|mf-raising-hook"):
-        PluginHost(autoload=True, allow=(), disable=(), strict=True).records()
+        Host(autoload=True, allow=(), disable=(), strict=True).records()
 
 
 def test_allow_list_disables_everything_else(ecosystem):
-    host = PluginHost(autoload=True, allow="MF_Healthy", disable=(), strict=True)
+    host = Host(autoload=True, allow="MF_Healthy", disable=(), strict=True)
     records = _records(host)
     assert records["mf-healthy"].status == "ok"
     assert records["mf-broken-import"].status == "disabled"
@@ -123,7 +123,7 @@ def test_allow_list_disables_everything_else(ecosystem):
 
 
 def test_autoload_off_sees_no_installed_plugins(ecosystem):
-    host = PluginHost(autoload=False, allow=(), disable=(), strict=False)
+    host = Host(autoload=False, allow=(), disable=(), strict=False)
     assert [record.name for record in host.records()] == ["medfusion-core"]
 
 
@@ -151,6 +151,6 @@ def test_threads_loading_a_host_at_once_all_get_it_complete():
     it before every plugin is registered."""
     from medfusion_core.testing.concurrency import race
 
-    host = PluginHost(autoload=True, allow=(), disable=(), strict=False)
+    host = Host(autoload=True, allow=(), disable=(), strict=False)
     seen = race(lambda: sorted(spec.name for spec in host.load().specs("reader")), threads=6)
     assert seen == [sorted(spec.name for spec in host.specs("reader"))] * 6 and "pillow" in seen[0]

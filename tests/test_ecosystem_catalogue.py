@@ -21,7 +21,7 @@ from medfusion_core.catalogue import (
     load_catalogue,
     render_catalogue,
 )
-from medfusion_core.plugins import PluginRecord
+from medfusion_core.host import PluginRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_HINT = "registry.json is out of date: run `.venv/bin/python scripts/update_registry.py`"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import attrs
 
-from medfusion_core import builtin, config, hookspecs
+from medfusion_core import builtin, config, kinds
 from medfusion_core.catalogue import CatalogueEntry, render_catalogue
 from medfusion_core.docsgen import (
     MARKER,
@@ -20,7 +20,6 @@ from medfusion_core.docsgen import (
     stale_pages,
     write_docs,
 )
-from medfusion_core.specs import HOOK_FOR_KIND
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +75,9 @@ def test_cli_page_shows_every_core_command_help():
 
 def test_hooks_page_documents_every_hook_from_its_docstring():
     page = hooks_page()
-    for kind, hook in HOOK_FOR_KIND.items():
-        assert f"## `{hook}`\n\nComponent kind: `{kind}`" in page
-        first_line = getattr(hookspecs, hook).__doc__.strip().splitlines()[0]
+    for kind in kinds.KINDS:
+        assert f"## `{kind.hook}`\n\nComponent kind: `{kind.name}`" in page
+        first_line = kind.spec.__doc__.strip().splitlines()[0]
         assert rst_to_markdown(first_line) in page
     assert not re.search(r"(?<!`)``(?!`)", page) and ":class:" not in page
 

@@ -22,7 +22,7 @@ from medfusion_core.commands.new_plugin import (
     plugin_names,
     render_plugin,
 )
-from medfusion_core.plugins import ENTRY_POINT_GROUP
+from medfusion_core.host import ENTRY_POINT_GROUP
 
 BIN = Path(sys.executable).parent
 

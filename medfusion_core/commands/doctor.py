@@ -36,8 +36,8 @@ def _torch_runtime() -> dict[str, object]:
 def diagnose(import_torch: bool) -> dict[str, object]:
     """Everything doctor reports, as plain data; ``problems`` lists what needs action."""
     from medfusion_core import __version__
+    from medfusion_core.host import get_host
     from medfusion_core.kernels import backend_report
-    from medfusion_core.plugins import get_host
     from medfusion_core.registry import get_registry
 
     records = get_host().records()
@@ -79,7 +79,7 @@ def command(as_json: bool, import_torch: bool) -> int:
     if as_json:
         print_json(report)
         return 1 if report["problems"] else 0
-    from medfusion_core.kernels import describe_accelerators
+    from medfusion_core.kinds.kernel import describe_accelerators
 
     out = console()
     for key in ("python", "platform", "executable", "medfusion_core", "torch", "timm", "onnxruntime"):

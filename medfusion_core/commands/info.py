@@ -8,8 +8,9 @@ import click
 
 from medfusion_core.commands._output import console, print_json
 from medfusion_core.errors import ComponentNotFoundError, MedFusionError
-from medfusion_core.plugins import PluginRecord
-from medfusion_core.specs import KINDS, ComponentSpec
+from medfusion_core.host import PluginRecord
+from medfusion_core.kinds import NAMES as KINDS
+from medfusion_core.specs import ComponentSpec
 
 
 def find_components(name: str) -> list[ComponentSpec]:
@@ -34,7 +35,7 @@ def find_components(name: str) -> list[ComponentSpec]:
 
 
 def _not_found(name: str) -> ComponentNotFoundError:
-    from medfusion_core.plugins import get_host
+    from medfusion_core.host import get_host
     from medfusion_core.registry import get_registry
 
     registry = get_registry()
@@ -78,7 +79,7 @@ def _show_component(spec: ComponentSpec) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def command(name: str, as_json: bool) -> None:
     """Show a plugin (by distribution name) or a component (NAME, PLUGIN:NAME or KIND/NAME)."""
-    from medfusion_core.plugins import get_host
+    from medfusion_core.host import get_host
 
     record = get_host().record(name)
     if record is not None:

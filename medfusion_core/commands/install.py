@@ -64,8 +64,8 @@ def installed_record(name: str) -> dict[str, object]:
 
     code = (
         "import json, sys\n"
-        "from medfusion_core.plugins import PluginHost\n"
-        "record = PluginHost().record(sys.argv[1])\n"
+        "from medfusion_core.host import Host\n"
+        "record = Host().record(sys.argv[1])\n"
         "print(json.dumps(record.to_json() if record else None))\n"
     )
     result = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True, check=False)

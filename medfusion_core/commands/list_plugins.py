@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from medfusion_core.commands._output import console, print_json
-from medfusion_core.specs import KINDS
+from medfusion_core.kinds import NAMES as KINDS
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {"ok": "green", "failed": "red", "disabled": "yellow", "incompatible": "magenta"}
@@ -33,8 +33,7 @@ STATUS_STYLE = {"ok": "green", "failed": "red", "disabled": "yellow", "incompati
 def plugins_payload(kind: str | None) -> dict[str, Any]:
     """The ``--json`` document for the current plugin host."""
     from medfusion_core import __version__
-    from medfusion_core.kernels import backend_report
-    from medfusion_core.plugins import get_host
+    from medfusion_core.host import get_host
     from medfusion_core.registry import get_registry
 
     plugins = []
@@ -55,7 +54,7 @@ def plugins_payload(kind: str | None) -> dict[str, Any]:
         "core_version": __version__,
         "plugins": plugins,
         "conflicts": conflicts,
-        "kernels": backend_report(),
+        "kernels": get_host().kernel_report(load=False),
     }
 
 
@@ -70,7 +69,7 @@ def _components_cell(components: dict[str, list[str]]) -> str:
 def _print_table(payload: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from medfusion_core.kernels import describe_accelerators
+    from medfusion_core.kinds.kernel import describe_accelerators
 
     table = Table(title=f"MedFusion plugins (core {payload['core_version']})")
     for column in ("Plugin", "Version", "Status", "Components / error"):
@@ -81,9 +80,7 @@ def _print_table(payload: dict[str, Any]) -> None:
         if plugin["error"]:
             where = f" at {plugin['where']}" if plugin["where"] else ""
             detail = f"[{STATUS_STYLE[status]}]{plugin['error']}{where}[/]"
-        table.add_row(
-            plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail
-        )
+        table.add_row(plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail)
     out = console()
     out.print(table)
     for conflict in payload["conflicts"]:
@@ -107,7 +104,7 @@ def _print_available() -> None:
     from rich.table import Table
 
     from medfusion_core.catalogue import catalogue_status
-    from medfusion_core.plugins import get_host
+    from medfusion_core.host import get_host
 
     rows = catalogue_status(get_host().records())
     table = Table(title="MedFusion plugin catalogue (registry.json)")
@@ -129,11 +126,12 @@ def _print_available() -> None:
 @click.option("--kind", type=click.Choice(KINDS), help="Only plugins and components of this kind.")
 @click.option("--available", is_flag=True, help="Compare with the catalogue: installed, missing, outdated.")
 def command(as_json: bool, kind: str | None, available: bool) -> None:
-    """List installed plugins, their status and components (never imports torch)."""
+    """List installed plugins, their status and components (never imports torch or numpy;
+    kernels are not imported either, so `doctor` is the one to say which fell back and why)."""
     if available:
         if as_json:
             from medfusion_core.catalogue import catalogue_status
-            from medfusion_core.plugins import get_host
+            from medfusion_core.host import get_host
 
             print_json(catalogue_status(get_host().records()))
         else:

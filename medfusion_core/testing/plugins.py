@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medfusion_core.plugins import ENTRY_POINT_GROUP, PluginHost, use_host
+from medfusion_core.host import ENTRY_POINT_GROUP, Host, use_host
 
 
 @contextmanager
@@ -18,10 +18,10 @@ def isolated_host(
     allow: Iterable[str] = (),
     disable: Iterable[str] = (),
     strict: bool = False,
-) -> Iterator[PluginHost]:
-    """A fresh :class:`PluginHost` (autoload off by default, environment lists ignored) that is
+) -> Iterator[Host]:
+    """A fresh :class:`Host` (autoload off by default, environment lists ignored) that is
     the process-wide host inside the block; the previous host is restored afterwards."""
-    host = PluginHost(autoload=autoload, allow=list(allow), disable=list(disable), strict=strict)
+    host = Host(autoload=autoload, allow=list(allow), disable=list(disable), strict=strict)
     with use_host(host):
         yield host
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from medfusion_core.plugins import PluginHost
+from medfusion_core.host import Host
 from medfusion_core.testing.plugins import install_fake_distribution, isolated_host
 
 
 @pytest.fixture
-def medfusion_host() -> Iterator[PluginHost]:
+def medfusion_host() -> Iterator[Host]:
     """An isolated, current plugin host with autoload off: register plugins with
     ``medfusion_host.register(module, "medfusion-plugin-x")``."""
     with isolated_host() as host:

@@ -6,6 +6,7 @@ Only import strings here: nothing compiled or heavy is imported when the plugin 
 from __future__ import annotations
 
 from medfusion_core import ComponentSpec, hookimpl
+from medfusion_core.kinds.kernel import KernelInfo
 
 _KERNELS = {
     "bootstrap_auc": "Rust bootstrap AUROC/AUPRC: one sort, O(n) per resample, parallel over resamples",
@@ -17,10 +18,14 @@ _KERNELS = {
 }
 
 
+#: ``runtime_info`` reads the compiled module only, which imports no numpy.
+_INFO = KernelInfo(runtime_info="medfusion_plugin_native:runtime_info")
+
+
 @hookimpl
 def medfusion_register_kernels() -> list[ComponentSpec]:
     """The accelerated kernels; each replaces the core reference of the same name."""
     return [
-        ComponentSpec(name, "kernel", f"medfusion_plugin_native.kernels:{name}", summary)
+        ComponentSpec(name, "kernel", f"medfusion_plugin_native.kernels:{name}", summary, info=_INFO)
         for name, summary in _KERNELS.items()
     ]

@@ -15,6 +15,7 @@ from medfusion_plugin_native import kernels as native
 
 from medfusion_core import kernels
 from medfusion_core.errors import MedFusionError
+from medfusion_core.kinds.kernel import describe_accelerators
 
 KERNEL_NAMES = (
     "bootstrap_auc",
@@ -59,7 +60,7 @@ def test_cli_reports_version_and_threads_of_the_native_backend(command, prefix) 
 
 
 def test_accelerator_lines_name_errors_and_extra_fields() -> None:
-    lines = kernels.describe_accelerators(
+    lines = describe_accelerators(
         {
             "b_pkg": {"error": "RuntimeError: no GPU"},
             "a_pkg": {"threads": 1, "version": "2.0", "simd": "avx2"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from medfusion_core import ComponentSpec, Param, hookimpl
+from medfusion_core.kinds.backbone import BackboneInfo
 from medfusion_plugin_cnn.catalog import FAMILIES, RESNET3D_NAMES, Family
 
 _MODULE = "medfusion_plugin_cnn.backbones"
@@ -36,7 +37,7 @@ def medfusion_register_backbones() -> list[ComponentSpec]:
             f"{_MODULE}:create",
             f"any timm {family.title} model",
             _params(family),
-            extra={"examples": [family.example]},
+            info=BackboneInfo(examples=[family.example]),
         )
         for family in FAMILIES
     ]
@@ -47,7 +48,7 @@ def medfusion_register_backbones() -> list[ComponentSpec]:
             f"{_MODULE}:named.{name}",
             f"3D ResNet-{name.rpartition('_')[2]} for volumes",
             _RESNET3D_PARAMS,
-            extra={"dims": 3},
+            info=BackboneInfo(dims=3),
         )
         for name in RESNET3D_NAMES
     ]
@@ -58,7 +59,7 @@ def medfusion_register_backbones() -> list[ComponentSpec]:
             "medfusion_plugin_cnn.resnet3d:create_resnet3d",
             "3D ResNet for volumes (depth 10, 18 or 34)",
             _RESNET3D_PARAMS,
-            extra={"dims": 3, "examples": ["resnet3d_10"]},
+            info=BackboneInfo(dims=3, examples=["resnet3d_10"]),
         )
     )
     return specs

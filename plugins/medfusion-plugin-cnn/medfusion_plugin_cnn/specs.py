@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from medfusion_core import ComponentSpec, Param
+from medfusion_core.kinds.backbone import BackboneInfo
 
 
 def timm_backbone_specs(
@@ -22,7 +23,12 @@ def timm_backbone_specs(
     ]
     specs += [
         ComponentSpec(
-            pattern, "backbone", f"{module}:create", family_summary, params, extra={"examples": [example]}
+            pattern,
+            "backbone",
+            f"{module}:create",
+            family_summary,
+            params,
+            info=BackboneInfo(examples=[example]),
         )
         for pattern, example in families.items()
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from medfusion_core import ComponentSpec, Param, hookimpl
+from medfusion_core.kinds.exporter import ExporterInfo
 
 _PARAMS = {
     "verbose": Param("bool", False, "print the verification figures"),
@@ -21,7 +22,7 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:OnnxExporter",
             "ONNX via the dynamo exporter, dynamic batch, verified with ONNX Runtime.",
             _PARAMS,
-            extra={"formats": ["onnx"], "suffix": ".onnx"},
+            info=ExporterInfo(formats=["onnx"], suffixes=[".onnx"]),
         ),
         ComponentSpec(
             "pt2",
@@ -29,7 +30,7 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:Pt2Exporter",
             "torch.export program (.pt2), dynamic batch, verified against eager PyTorch.",
             _PARAMS,
-            extra={"formats": ["pt2"], "suffix": ".pt2"},
+            info=ExporterInfo(formats=["pt2"], suffixes=[".pt2"]),
         ),
         ComponentSpec(
             "torchscript",
@@ -37,6 +38,6 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:TorchScriptExporter",
             "TorchScript (.ts) for older deployments; deprecated upstream, prefer pt2 or onnx.",
             _PARAMS,
-            extra={"formats": ["torchscript"], "suffix": ".ts", "deprecated": True},
+            info=ExporterInfo(formats=["torchscript"], suffixes=[".ts"], deprecated=True),
         ),
     ]

@@ -68,7 +68,7 @@ def config_hash(config_data: Mapping[str, Any]) -> str:
 def installed_versions() -> tuple[str, dict[str, str]]:
     """``(medfusion-core version, {plugin: version})`` of the plugins loaded by the current host."""
     from medfusion_core import __version__
-    from medfusion_core.plugins import CORE_PLUGIN_NAME, get_host
+    from medfusion_core.host import CORE_PLUGIN_NAME, get_host
 
     plugins = {
         record.name: _distribution_version(record.name, record.version)

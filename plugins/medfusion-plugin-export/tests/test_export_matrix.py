@@ -29,8 +29,8 @@ from medfusion_plugin_export.api import export_formats
 from medfusion_plugin_export.signature import InputSpec
 
 from medfusion_core.config import load_config
+from medfusion_core.host import Host
 from medfusion_core.model import build_model
-from medfusion_core.plugins import PluginHost
 from medfusion_core.testing import conformance, isolated_host
 
 FUSIONS = conformance.component_names("fusion", fusions)
@@ -56,7 +56,7 @@ def _cases() -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[PluginHost]:
+def host() -> Iterator[Host]:
     """One isolated host with the component plugins, shared by every case."""
     with isolated_host() as shared:
         for module, name in ((cnn, "cnn"), (swin, "swin"), (fusions, "fusion"), (aggregators, "aggregators")):
@@ -76,7 +76,7 @@ def test_cases_cover_every_component_with_both_backbones() -> None:
 
 @pytest.mark.parametrize(("backbone", "fusion", "aggregator"), _cases())
 def test_exports_to_onnx_and_pt2(
-    host: PluginHost, tmp_path: Path, backbone: str, fusion: str, aggregator: str
+    host: Host, tmp_path: Path, backbone: str, fusion: str, aggregator: str
 ) -> None:
     raw = {
         "name": "matrix",

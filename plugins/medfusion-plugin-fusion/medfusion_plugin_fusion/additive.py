@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from medfusion_core.components import check_positive, masked_softmax
-from medfusion_plugin_fusion.base import Fusion
+from medfusion_core.kinds.fusion import Fusion
 
 
 class ConcatFusion(Fusion):

@@ -15,7 +15,8 @@ from torch import nn
 
 from medfusion_core.components import check_positive, zero_masked
 from medfusion_core.errors import ConfigError
-from medfusion_plugin_fusion.base import Fusion, mlp_projection
+from medfusion_core.kinds.fusion import Fusion
+from medfusion_plugin_fusion.layers import mlp_projection
 
 
 class ConditionedFusion(Fusion):

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from medfusion_core.components import check_positive, zero_masked
-from medfusion_plugin_fusion.base import Fusion, mlp_projection
+from medfusion_core.kinds.fusion import Fusion
+from medfusion_plugin_fusion.layers import mlp_projection
 
 
 class BilinearFusion(Fusion):

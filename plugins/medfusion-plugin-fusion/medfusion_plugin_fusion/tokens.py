@@ -9,7 +9,7 @@ from torch import nn
 
 from medfusion_core.components import check_positive
 from medfusion_core.errors import ConfigError
-from medfusion_plugin_fusion.base import Fusion
+from medfusion_core.kinds.fusion import Fusion
 
 
 class CrossAttentionFusion(Fusion):

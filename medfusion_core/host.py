@@ -1,11 +1,14 @@
-"""Plugin discovery, isolation, enable/disable lists and compatibility checks.
+"""The one :class:`Host`: plugin discovery and statuses, the component registry and the kernels.
+
+Swapping the host (:func:`set_host`, :func:`use_host`) swaps one object: the registry and the
+kernel choice are caches of the host, rebuilt when a plugin is registered.
 
 Plugins are distributions exposing an entry point in the group ``medfusion.plugins``. Each gets
 a :class:`PluginRecord` with a status:
 
 - ``ok``: imported and every hook answered with valid specs;
-- ``failed``: import or a hook raised, or a hook returned something that is not a spec list
-  (``error`` and ``where`` say what and where);
+- ``failed``: import or a hook raised, a hook returned something that is not a spec list, or
+  the plugin implements a hook no kind declares (``error`` and ``where`` say what and where);
 - ``disabled``: excluded by the disable list, or absent from an allow list;
 - ``incompatible``: its declared ``medfusion-core`` range excludes this core. This is read from
   the distribution metadata *before* the plugin is imported.
@@ -16,11 +19,11 @@ The canonical plugin name is the normalised distribution name (``medfusion-plugi
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import os
-import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,9 +34,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from medfusion_core import __version__ as CORE_VERSION
-from medfusion_core import hookspecs
-from medfusion_core.errors import PluginError
-from medfusion_core.specs import HOOK_FOR_KIND, ComponentSpec
+from medfusion_core import kinds
+from medfusion_core.errors import MedFusionError, PluginError
+from medfusion_core.kinds.kernel import KernelInfo
+from medfusion_core.lookups import ComponentRegistry
+from medfusion_core.specs import ComponentSpec
 
 ENTRY_POINT_GROUP = "medfusion.plugins"
 CORE_PLUGIN_NAME = "medfusion-core"
@@ -43,6 +48,7 @@ ENV_ALLOW = "MEDFUSION_PLUGINS"
 ENV_DISABLE = "MEDFUSION_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD = "MEDFUSION_DISABLE_PLUGIN_AUTOLOAD"
 ENV_STRICT = "MEDFUSION_STRICT_PLUGINS"
+ENV_FORCE_REFERENCE = "MEDFUSION_KERNELS"
 
 STATUSES = ("ok", "failed", "disabled", "incompatible")
 
@@ -105,8 +111,8 @@ def core_requirement(dist: md.Distribution) -> Requirement | None:
     return None
 
 
-class PluginHost:
-    """Loads plugins in isolation and answers which components exist.
+class Host:
+    """Loads plugins in isolation; owns their statuses, the registry and the kernel choice.
 
     Args:
         autoload: discover entry points; when False only the core and hand-registered plugins
@@ -129,15 +135,18 @@ class PluginHost:
         self.allow = split_names(env.get(ENV_ALLOW) if allow is None else allow)
         self.disable = split_names(env.get(ENV_DISABLE) if disable is None else disable)
         self.strict = bool(env.get(ENV_STRICT)) if strict is None else strict
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self._pm.add_hookspecs(hookspecs)
+        self._pm = pluggy.PluginManager(kinds.PROJECT)
+        kinds.add_hookspecs(self._pm)
         self._records: dict[str, PluginRecord] = {}
         self._loaded = False  # loading has started
         self._ready = False  # loading has finished
+        self._registry: ComponentRegistry | None = None
+        self._kernels: _KernelTable | None = None
+        self._caching = threading.RLock()
 
     # -- loading -----------------------------------------------------------------------------
 
-    def load(self) -> PluginHost:
+    def load(self) -> Host:
         """Register the core and, with autoload, every entry-point plugin. Idempotent; other
         threads calling it meanwhile wait until loading is complete."""
         if self._ready:
@@ -205,6 +214,7 @@ class PluginHost:
             record.error = self._exclusion_reason(name)
             return record
         self._register_module(module, record)
+        self.forget()
         return record
 
     def _register_module(self, module: object, record: PluginRecord) -> None:
@@ -213,9 +223,15 @@ class PluginHost:
         except Exception as exc:
             self._fail(record, "failed", "register", f"{type(exc).__name__}: {exc}")
             return
+        unknown = self._unknown_hook(record.name)
+        if unknown is not None:
+            self._pm.unregister(name=record.name)
+            self._fail(record, "failed", unknown[0], unknown[1])
+            return
         specs: list[ComponentSpec] = []
         hooks: list[str] = []
-        for kind, hook_name in HOOK_FOR_KIND.items():
+        for kind in kinds.KINDS:
+            kind_name, hook_name = kind.name, kind.hook
             impls = [
                 impl
                 for impl in getattr(self._pm.hook, hook_name).get_hookimpls()
@@ -224,13 +240,31 @@ class PluginHost:
             for impl in impls:
                 hooks.append(hook_name)
                 try:
-                    specs.extend(self._checked_specs(impl.function(), kind, record.name, hook_name))
+                    specs.extend(self._checked_specs(impl.function(), kind_name, record.name, hook_name))
                 except Exception as exc:
                     self._pm.unregister(name=record.name)
                     self._fail(record, "failed", hook_name, f"{type(exc).__name__}: {exc}")
                     return
         record.hooks = hooks
         record.specs = specs
+
+    def _unknown_hook(self, plugin: str) -> tuple[str, str] | None:
+        """``(hook, message)`` for the first hook of ``plugin`` that no kind declares (pluggy's
+        ``check_pending``), with the closest declared hook name."""
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError:
+            pass
+        else:
+            return None
+        declared = [kind.hook for kind in kinds.KINDS]
+        for name, caller in vars(self._pm.hook).items():
+            if caller.has_spec() or not any(i.plugin_name == plugin for i in caller.get_hookimpls()):
+                continue
+            close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; hooks are: {', '.join(declared)}"
+            return name, f"unknown hook {name!r}{hint}"
+        return None
 
     @staticmethod
     def _checked_specs(result: Any, kind: str, plugin: str, hook_name: str) -> list[ComponentSpec]:
@@ -287,32 +321,150 @@ class PluginHost:
             if kind is None or spec.kind == kind
         ]
 
+    def registry(self) -> ComponentRegistry:
+        """The registry of every ``ok`` plugin's specs (built once, rebuilt after ``register``)."""
+        if self._registry is None:
+            specs = self.specs()
+            with self._caching:
+                if self._registry is None:
+                    self._registry = ComponentRegistry(specs)
+        return self._registry
 
-_current: PluginHost | None = None
+    def forget(self) -> None:
+        """Drop the cached registry and kernel choice (rebuilt on next use)."""
+        with self._caching:
+            self._registry = None
+            self._kernels = None
+
+    # -- kernels -----------------------------------------------------------------------------
+
+    def kernel(self, name: str, *, reference: bool = False) -> Callable[..., Any]:
+        """The active implementation of kernel ``name``: the accelerated one when one is
+        registered, imports cleanly and ``MEDFUSION_KERNELS`` does not force the reference
+        (``reference=True``: always the core's reference)."""
+        table = self._kernel_table()
+        if name not in table.reference:
+            raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(table.reference))}")
+        if not reference and not forced_reference() and name in table.accelerated:
+            return table.accelerated[name]
+        return table.reference[name]
+
+    def _kernel_table(self) -> _KernelTable:
+        """Every kernel loaded once; published only when complete, so a thread racing the first
+        resolution never sees a partial table (and a reference kernel)."""
+        table = self._kernels
+        if table is not None:
+            return table
+        registry = self.registry()
+        with self._caching:
+            if self._kernels is None:
+                table = _KernelTable()
+                for name in registry.names("kernel"):
+                    reference, accelerated = registry.kernel(name)
+                    if reference is None:
+                        continue
+                    table.reference[name] = reference.load()
+                    if accelerated is None:
+                        continue
+                    try:
+                        table.accelerated[name] = accelerated.load()
+                    except MedFusionError as exc:
+                        table.fallback[name] = str(exc)
+                self._kernels = table
+            return self._kernels
+
+    def kernel_report(self, *, load: bool = True) -> dict[str, Any]:
+        """Which implementation each kernel uses, for ``doctor`` and ``list-plugins``.
+
+        With ``load=False`` nothing is imported: the backend is the declared accelerated module
+        (an import failure then shows only with ``load=True``, as ``doctor`` does).
+        ``accelerators`` maps the top-level package of each active accelerator to what its
+        declared ``KernelInfo.runtime_info`` function returns (e.g. version and thread count).
+        """
+        forced = forced_reference()
+        registry = self.registry()
+        fallback = self._kernel_table().fallback if load else {}
+        active: dict[str, ComponentSpec] = {}
+        names = []
+        for name in registry.names("kernel"):
+            reference, accelerated = registry.kernel(name)
+            if reference is None:
+                continue
+            names.append(name)
+            if accelerated is not None and not forced and name not in fallback:
+                active[name] = accelerated
+        return {
+            "forced_reference": forced,
+            "accelerators": _accelerator_info(active.values()),
+            "kernels": {
+                name: {
+                    "backend": active[name].factory.partition(":")[0] if name in active else "reference",
+                    "fallback_reason": f"{ENV_FORCE_REFERENCE}=reference" if forced else fallback.get(name),
+                }
+                for name in names
+            },
+        }
 
 
-def get_host() -> PluginHost:
+@attrs.define
+class _KernelTable:
+    """Loaded kernels: references, accelerated twins and why an accelerated one is missing."""
+
+    reference: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
+    accelerated: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
+    fallback: dict[str, str] = attrs.field(factory=dict)
+
+
+def forced_reference() -> bool:
+    """Whether ``MEDFUSION_KERNELS=reference`` (or ``numpy``/``off``) forces the references."""
+    return os.environ.get(ENV_FORCE_REFERENCE, "").lower() in ("reference", "numpy", "off")
+
+
+def _accelerator_info(active: Iterable[ComponentSpec]) -> dict[str, Any]:
+    """The declared ``runtime_info()`` of each package providing an active kernel (errors are
+    reported, not raised: a broken accelerator must not break doctor)."""
+    info: dict[str, Any] = {}
+    for spec in active:
+        package = spec.factory.partition(".")[0].partition(":")[0]
+        describe = spec.info.runtime_info if isinstance(spec.info, KernelInfo) else None
+        if package in info or describe is None:
+            continue
+        try:
+            info[package] = dict(_load(describe)())
+        except Exception as exc:
+            info[package] = {"error": f"{type(exc).__name__}: {exc}"}
+    return info
+
+
+def _load(target: str) -> Any:
+    """The object named by the import string ``package.module:attribute``."""
+    import importlib
+
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+_current: Host | None = None
+
+
+def get_host() -> Host:
     """The process-wide plugin host, created (from the environment) and loaded on first use."""
     global _current
     if _current is None:
-        _current = PluginHost()
+        with _LOADING:
+            if _current is None:
+                _current = Host()
     return _current.load()
 
 
-def set_host(host: PluginHost | None) -> None:
+def set_host(host: Host | None) -> None:
     """Replace the process-wide host (``None`` resets it to be rebuilt from the environment)."""
     global _current
     _current = host
-    from medfusion_core import registry
-
-    registry.reset_registry()
-    kernels = sys.modules.get("medfusion_core.kernels")
-    if kernels is not None:
-        kernels.reset_kernels()
 
 
 @contextmanager
-def use_host(host: PluginHost) -> Iterator[PluginHost]:
+def use_host(host: Host) -> Iterator[Host]:
     """Make ``host`` the process-wide host inside the ``with`` block."""
     previous = _current
     set_host(host)
