@@ -94,6 +94,19 @@ def test_disable_flag_disables_the_plugin():
     )
 
 
+@pytest.mark.parametrize("args", [["list-plugins"], ["list-plugins", "--available"]])
+def test_plugin_names_never_break_in_an_80_column_terminal(args):
+    listing = json.loads(run_cli(*args, "--json").stdout)
+    names = {plugin["name"] for plugin in (listing if "--available" in args else listing["plugins"])}
+    assert "medfusion-plugin-aggregators" in names
+    result = run_cli(*args, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) == 80
+    broken = sorted(name for name in names if not any(name in line for line in lines))
+    assert not broken, f"split over lines at 80 columns: {broken}\n{result.stdout}"
+
+
 def test_env_disable_list_uses_canonical_names():
     result = run_cli("list-plugins", "--json", env={"MEDFUSION_DISABLE_PLUGINS": "MedFusion_Plugin_Fusion"})
     statuses = {p["name"]: p["status"] for p in json.loads(result.stdout)["plugins"]}

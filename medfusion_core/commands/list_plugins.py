@@ -73,17 +73,16 @@ def _print_table(payload: dict[str, Any]) -> None:
     from medfusion_core.kernels import describe_accelerators
 
     table = Table(title=f"MedFusion plugins (core {payload['core_version']})")
-    for column in ("Plugin", "Version", "Status", "Components / error"):
-        table.add_column(column, overflow="fold")
+    for column in ("Plugin", "Version", "Status"):
+        table.add_column(column, no_wrap=True)  # a plugin name never breaks; the last column wraps
+    table.add_column("Components / error", overflow="fold")
     for plugin in payload["plugins"]:
         status = plugin["status"]
         detail = _components_cell(plugin["components"])
         if plugin["error"]:
             where = f" at {plugin['where']}" if plugin["where"] else ""
             detail = f"[{STATUS_STYLE[status]}]{plugin['error']}{where}[/]"
-        table.add_row(
-            plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail
-        )
+        table.add_row(plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail)
     out = console()
     out.print(table)
     for conflict in payload["conflicts"]:
@@ -112,7 +111,7 @@ def _print_available() -> None:
     rows = catalogue_status(get_host().records())
     table = Table(title="MedFusion plugin catalogue (registry.json)")
     for column in ("Plugin", "Catalogue", "Installed", "State", "Install with"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in ("Plugin", "State"), overflow="fold")
     for row in rows:
         table.add_row(
             row["name"],
