@@ -26,7 +26,6 @@ def medfusion_register_commands() -> list[ComponentSpec]:
         _command("validate", "validate", "Check an experiment config without running it."),
         _command("export", "export", "Export a trained run to ONNX, .pt2 or TorchScript and verify it."),
         _command("demo-data", "demo_data", "Write a synthetic multimodal demo dataset and its config."),
-        _command("new-plugin", "new_plugin", "Create a plugin package from the template."),
         _command("install", "install", "Install a plugin from the catalogue into this environment."),
         _command("train", "train", "Train the fused model and/or its unimodal baselines from a config."),
         _command("evaluate", "evaluate", "Evaluate a trained run and write its report."),

@@ -3,9 +3,9 @@
 Every page is rebuilt from its source of truth: the attrs schema (:mod:`medfusion_core.config`),
 the ``medfusion`` click group ``medfusion_core.cli.cli`` (core commands only, so the page does
 not depend on what is installed), the hookspec docstrings (:mod:`medfusion_core.kinds`), and
-the catalogue plus each first-party plugin's README. ``scripts/gen_docs.py`` writes them; a test
-fails when a page on disk differs from what would be generated. Generated pages start with
-:data:`MARKER` and must not be edited by hand.
+the catalogue plus each first-party plugin's README and the help of its commands.
+``scripts/gen_docs.py`` writes them; a test fails when a page on disk differs from what would be
+generated. Generated pages start with :data:`MARKER` and must not be edited by hand.
 """
 
 from __future__ import annotations
@@ -169,27 +169,52 @@ def _command_help(command: click.Command, ctx: click.Context) -> str:
     return formatter.getvalue().rstrip()
 
 
+def _root_context() -> tuple[click.Group, click.Context]:
+    """The ``medfusion`` group and a context for it at the pages' width (host already set)."""
+    from medfusion_core.cli import cli as main
+
+    settings = {**main.context_settings, "terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH}
+    root = click.Context(main, info_name="medfusion", **settings)
+    root.meta["medfusion.host_configured"] = True
+    return main, root
+
+
+def _command_section(main: click.Group, root: click.Context, name: str) -> str:
+    command = main.get_command(root, name)
+    assert command is not None, name
+    ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH)
+    return f"## `medfusion {name}`\n\n```text\n{_command_help(command, ctx)}\n```"
+
+
 def cli_page() -> str:
     """``docs/reference/cli.md`` from the ``medfusion`` click group (core commands only)."""
-    from medfusion_core.cli import cli as main
     from medfusion_core.testing import isolated_host
 
     with isolated_host():
-        settings = {**main.context_settings, "terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH}
-        root = click.Context(main, info_name="medfusion", **settings)
-        root.meta["medfusion.host_configured"] = True
+        main, root = _root_context()
         sections = [f"## `medfusion`\n\n```text\n{_command_help(main, root)}\n```"]
-        for name in main.list_commands(root):
-            command = main.get_command(root, name)
-            assert command is not None
-            ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH)
-            sections.append(f"## `medfusion {name}`\n\n```text\n{_command_help(command, ctx)}\n```")
+        sections.extend(_command_section(main, root, name) for name in main.list_commands(root))
     intro = """
 Every command of the core, as printed by `medfusion COMMAND --help`. Plugins may add commands
-(`medfusion --help` lists the installed ones). Errors are printed on one line and exit non-zero;
-`--traceback` shows the full traceback.
+(`medfusion --help` lists the installed ones; each first-party plugin's page shows the help of its
+commands). Errors are printed on one line and exit non-zero; `--traceback` shows the full traceback.
 """
     return _page("CLI reference", intro, sections)
+
+
+def plugin_commands(entry: Any) -> list[str]:
+    """The ``--help`` of each command a first-party plugin adds, from its hooks module alone."""
+    import importlib
+
+    from medfusion_core.testing import isolated_host
+
+    names = entry.components.get("command", [])
+    if not names:
+        return []
+    with isolated_host() as host:
+        host.register(importlib.import_module(entry.entry_point), entry.name)
+        main, root = _root_context()
+        return [_command_section(main, root, name) for name in names]
 
 
 # -- hook reference ---------------------------------------------------------------------------
@@ -266,7 +291,7 @@ Install with `medfusion install {entry.name}` (or `pip install {entry.name}`).
 {components}
 """
     body = [f"## From the README\n\n{_demote_headings(readme)}"] if readme else []
-    return _page(entry.name, facts, body)
+    return _page(entry.name, facts, [*body, *plugin_commands(entry)])
 
 
 def plugins_index(entries: list[Any]) -> str:

@@ -75,13 +75,43 @@ def test_list_plugins_json_lists_every_first_party_plugin_ok():
     assert plugins["medfusion-core"]["status"] == "ok"
 
 
-def test_kind_filter_and_disable_flag():
-    result = run_cli("--disable", "medfusion-plugin-fusion", "list-plugins", "--json", "--kind", "command")
-    payload = json.loads(result.stdout)
-    assert all(set(p["components"]) <= {"command"} for p in payload["plugins"])
-    statuses = {p["name"]: p["status"] for p in payload["plugins"]}
-    if "medfusion-plugin-fusion" in first_party_distributions():
-        assert "medfusion-plugin-fusion" not in statuses  # disabled plugins offer no components
+def _listed(*args: str) -> dict[str, dict]:
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    return {plugin["name"]: plugin for plugin in json.loads(result.stdout)["plugins"]}
+
+
+def test_kind_filter_keeps_only_that_kind():
+    plugins = _listed("list-plugins", "--json", "--kind", "fusion")
+    assert all(set(p["components"]) <= {"fusion"} for p in plugins.values())
+    assert plugins["medfusion-plugin-fusion"]["components"]["fusion"]
+    assert "medfusion-plugin-trainer" not in plugins  # offers no fusion
+
+
+def test_disable_flag_disables_the_plugin():
+    assert "medfusion-plugin-fusion" in first_party_distributions()
+    assert _listed("list-plugins", "--json")["medfusion-plugin-fusion"]["status"] == "ok"
+    disabled = _listed("--disable", "medfusion-plugin-fusion", "list-plugins", "--json")
+    assert disabled["medfusion-plugin-fusion"]["status"] == "disabled"
+    assert disabled["medfusion-plugin-fusion"]["components"] == {}
+    assert disabled["medfusion-plugin-trainer"]["status"] == "ok"  # only the named plugin
+    # disabled plugins offer no components
+    assert "medfusion-plugin-fusion" not in _listed(
+        "--disable", "medfusion-plugin-fusion", "list-plugins", "--json", "--kind", "fusion"
+    )
+
+
+@pytest.mark.parametrize("args", [["list-plugins"], ["list-plugins", "--available"]])
+def test_plugin_names_never_break_in_an_80_column_terminal(args):
+    listing = json.loads(run_cli(*args, "--json").stdout)
+    names = {plugin["name"] for plugin in (listing if "--available" in args else listing["plugins"])}
+    assert "medfusion-plugin-aggregators" in names
+    result = run_cli(*args, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) == 80
+    broken = sorted(name for name in names if not any(name in line for line in lines))
+    assert not broken, f"split over lines at 80 columns: {broken}\n{result.stdout}"
 
 
 def test_env_disable_list_uses_canonical_names():

@@ -9,13 +9,14 @@ from pathlib import Path
 import attrs
 
 from medfusion_core import builtin, config, kinds
-from medfusion_core.catalogue import CatalogueEntry, render_catalogue
+from medfusion_core.catalogue import CatalogueEntry, load_catalogue, render_catalogue
 from medfusion_core.docsgen import (
     MARKER,
     cli_page,
     config_page,
     generate_docs,
     hooks_page,
+    plugin_page,
     rst_to_markdown,
     stale_pages,
     write_docs,
@@ -70,7 +71,15 @@ def test_cli_page_shows_every_core_command_help():
     for spec in builtin.medfusion_register_commands():
         assert f"## `medfusion {spec.name}`" in page
         assert f"Usage: medfusion {spec.name} [OPTIONS]" in page
-    assert "--kind [fusion|backbone|aggregator|attention|trainer|exporter]" in page
+
+
+def test_plugin_page_shows_the_help_of_the_plugins_commands():
+    [entry] = [
+        entry for entry in load_catalogue(ROOT / "registry.json") if entry.name == "medfusion-plugin-scaffold"
+    ]
+    page = plugin_page(entry, None)
+    assert "## `medfusion new-plugin`" in page and "Usage: medfusion new-plugin [OPTIONS] NAME" in page
+    assert "--kind [backbone|fusion|aggregator|attention|trainer|exporter]" in page
 
 
 def test_hooks_page_documents_every_hook_from_its_docstring():

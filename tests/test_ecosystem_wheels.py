@@ -119,16 +119,17 @@ def stack(wheels, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     return venv, _clean_env(venv)
 
 
-def test_core_wheel_ships_the_plugin_template(stack, tmp_path):
-    venv, env = stack
+def test_scaffold_wheel_ships_the_plugin_template(wheels, tmp_path):
+    venv = _venv(tmp_path / "venv", wheels["medfusion-core"], wheels["medfusion-plugin-scaffold"])
     _run(
         [str(venv / "bin" / "medfusion"), "new-plugin", "shipped", "--kind", "aggregator"],
-        env=env,
+        env=_clean_env(venv),
         cwd=tmp_path,
     )
     package = tmp_path / "medfusion-plugin-shipped"
     assert (package / "medfusion_plugin_shipped" / "aggregator.py").is_file()
-    assert "site-packages/medfusion_core/templates/plugin" in (package / ".copier-answers.yml").read_text()
+    answers = (package / ".copier-answers.yml").read_text()
+    assert "site-packages/medfusion_plugin_scaffold/plugin_template" in answers
 
 
 def test_core_cnn_fusion_trainer_train_a_tiny_model(stack, tmp_path):

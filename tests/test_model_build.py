@@ -204,7 +204,7 @@ def test_volumes_run_through_a_3d_backbone(host) -> None:
     assert extras["feature_map"].shape == (4, 2, 4, 4, 4, 4)
 
 
-def test_gradient_checkpointing_is_switched_on(host) -> None:
+def test_gradient_checkpointing_recomputes_and_gives_the_same_gradients(host) -> None:
     config = make_config()
     config = attrs.evolve(
         config,
@@ -212,11 +212,26 @@ def test_gradient_checkpointing_is_switched_on(host) -> None:
             config.model, backbone=attrs.evolve(config.model.backbone, grad_checkpointing=True)
         ),
     )
-    model = build(config)
-    assert model.image_encoder.backbone.grad_checkpointing
-    model.train()
-    model(*inputs(make_batch())).sum().backward()
-    assert model.image_encoder.backbone.body[0].weight.grad is not None
+    checkpointed, plain = build(config), build(make_config())
+    assert checkpointed.image_encoder.backbone.grad_checkpointing
+    assert not plain.image_encoder.backbone.grad_checkpointing
+    batch = make_batch()
+    body_runs = {}
+    for name, model in (("checkpointed", checkpointed), ("plain", plain)):
+        runs = []
+        model.image_encoder.backbone.body[0].register_forward_hook(lambda *_, runs=runs: runs.append(1))
+        model.train()
+        loss = model(*inputs(batch)).sum()
+        forward_runs = len(runs)
+        loss.backward()
+        body_runs[name] = (forward_runs, len(runs))
+    # checkpointing drops the body's activations and runs its convolution again in the backward pass
+    assert body_runs["plain"][0] == body_runs["plain"][1] > 0
+    assert body_runs["checkpointed"] == (body_runs["plain"][0], 2 * body_runs["plain"][0])
+    grads = dict(plain.named_parameters())
+    for name, param in checkpointed.named_parameters():
+        assert param.grad is not None, name
+        torch.testing.assert_close(param.grad, grads[name].grad, msg=name)
 
 
 @pytest.mark.filterwarnings("ignore:The tensor attribute")

@@ -1,6 +1,6 @@
 """``medfusion quickstart``: the whole product on the demo data, as a user runs it.
 
-The full run takes minutes on 2 CPU cores, so it only runs with ``MEDFUSION_SLOW_TESTS=1``; the
+The full run takes minutes on 2 CPU cores and runs in every test session (nothing gates it); the
 fast test checks that a bad call is a one-line error that leaves the folder untouched.
 """
 

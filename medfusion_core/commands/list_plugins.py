@@ -72,8 +72,9 @@ def _print_table(payload: dict[str, Any]) -> None:
     from medfusion_core.kinds.kernel import describe_accelerators
 
     table = Table(title=f"MedFusion plugins (core {payload['core_version']})")
-    for column in ("Plugin", "Version", "Status", "Components / error"):
-        table.add_column(column, overflow="fold")
+    for column in ("Plugin", "Version", "Status"):
+        table.add_column(column, no_wrap=True)  # a plugin name never breaks; the last column wraps
+    table.add_column("Components / error", overflow="fold")
     for plugin in payload["plugins"]:
         status = plugin["status"]
         detail = _components_cell(plugin["components"])
@@ -109,7 +110,7 @@ def _print_available() -> None:
     rows = catalogue_status(get_host().records())
     table = Table(title="MedFusion plugin catalogue (registry.json)")
     for column in ("Plugin", "Catalogue", "Installed", "State", "Install with"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in ("Plugin", "State"), overflow="fold")
     for row in rows:
         table.add_row(
             row["name"],

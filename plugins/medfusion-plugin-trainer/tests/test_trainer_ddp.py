@@ -1,9 +1,10 @@
-"""DDP: two CPU ranks (gloo) agree and match one process at the same global batch."""
+"""DDP: two CPU ranks (gloo) agree, match one process at the same global batch, and trained (every
+weight moved from its seeded initial value)."""
 
 from __future__ import annotations
 
 import torch
-from medfusion_plugin_trainer.synthetic import train_in_children
+from medfusion_plugin_trainer.synthetic import synthetic_config, synthetic_job, train_in_children
 
 PARAMS = {"epochs": 2, "lr": 0.01, "progress": "never", "checkpoint_every": 0, "optimizer": "sgd"}
 
@@ -17,10 +18,12 @@ def test_two_gloo_ranks_match_single_process(tmp_path):
     rank1 = torch.load(ddp / "weights-rank1.pt", weights_only=True)
     saved = torch.load(ddp / "checkpoints/last.pt", weights_only=True)["model"]
     want = torch.load(single / "checkpoints/last.pt", weights_only=True)["model"]
-    changed = False
+    with torch.random.fork_rng():
+        initial = synthetic_job(synthetic_config(**PARAMS)).model.state_dict()
+    assert initial.keys() == want.keys()
     for key, value in want.items():
         assert torch.equal(rank0[key], rank1[key]), f"ranks disagree on {key}"
         assert torch.equal(saved[key], rank0[key])
         torch.testing.assert_close(rank0[key], value, rtol=1e-4, atol=1e-5)
-        changed |= not torch.equal(value, torch.load(single / "weights-rank0.pt", weights_only=True)[key] * 0)
-    assert changed
+    unchanged = [key for key, value in initial.items() if torch.allclose(rank0[key], value)]
+    assert not unchanged, f"training left these weights at their initial values: {unchanged}"

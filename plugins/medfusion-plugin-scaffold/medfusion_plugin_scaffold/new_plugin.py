@@ -17,10 +17,13 @@ import click
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from medfusion_core import kinds
 from medfusion_core.errors import MedFusionError
 
-#: Kinds the template has an example component for.
-TEMPLATE_KINDS = ("fusion", "backbone", "aggregator", "attention", "trainer", "exporter")
+#: The copier template, shipped inside this package.
+TEMPLATE = Path(__file__).resolve().parent / "plugin_template"
+#: Kinds the template has an example component for (``kinds/<kind>/``), in the core's order.
+TEMPLATE_KINDS: tuple[str, ...] = tuple(kind for kind in kinds.NAMES if (TEMPLATE / "kinds" / kind).is_dir())
 PREFIX = "medfusion-plugin-"
 LICENSES = ("MIT", "BSD-3-Clause")
 
@@ -30,16 +33,7 @@ _COMPONENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class TemplateError(MedFusionError):
-    """A plugin cannot be generated: bad name, occupied destination or missing template."""
-
-
-def template_dir() -> Path:
-    """The copier template: shipped inside the core's wheel, or ``templates/plugin`` of a checkout."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "templates" / "plugin", package.parent / "templates" / "plugin"):
-        if (candidate / "copier.yml").is_file():
-            return candidate
-    raise TemplateError(f"the plugin template is missing from {package}; reinstall medfusion-core")
+    """A plugin cannot be generated: bad name, unknown kind or occupied destination."""
 
 
 def core_range(version: str) -> str:
@@ -113,10 +107,11 @@ def render_plugin(
         "plugin_name": names["plugin_name"],
         "kind": kind,
         "component_name": component,
+        "hook_name": kinds.get(kind).hook,
         "core_range": core_range(__version__),
     }
     try:
-        copier.run_copy(str(template_dir()), str(target), data=data, defaults=True, quiet=True, unsafe=False)
+        copier.run_copy(str(TEMPLATE), str(target), data=data, defaults=True, quiet=True, unsafe=False)
     except (copier.errors.CopierError, ValueError) as exc:
         raise TemplateError(f"rendering the plugin template into {target} failed: {exc}") from exc
     return target

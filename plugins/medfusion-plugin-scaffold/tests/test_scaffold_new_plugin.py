@@ -12,19 +12,22 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from medfusion_core import __version__
-from medfusion_core.commands import new_plugin
-from medfusion_core.commands.new_plugin import (
+from medfusion_plugin_scaffold import new_plugin
+from medfusion_plugin_scaffold.new_plugin import (
+    TEMPLATE,
     TEMPLATE_KINDS,
     TemplateError,
     core_range,
     plugin_names,
     render_plugin,
 )
+
+from medfusion_core import __version__, kinds
 from medfusion_core.host import ENTRY_POINT_GROUP
 
 BIN = Path(sys.executable).parent
+# uv is a dev dependency, so it sits next to the interpreter running the tests.
+UV = shutil.which("uv", path=str(BIN)) or "uv"
 
 
 def _fake_install(package: Path, site: Path) -> str:
@@ -173,6 +176,61 @@ def test_rendered_code_is_ruff_clean(rendered):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_kinds_are_the_core_kinds_with_an_example():
+    examples = {path.name for path in (TEMPLATE / "kinds").iterdir() if path.is_dir()}
+    assert set(TEMPLATE_KINDS) == examples, "a template example is for no kind of the core"
+    assert list(TEMPLATE_KINDS) == [kind for kind in kinds.NAMES if kind in examples]
+    assert "choices: [fusion" not in (TEMPLATE / "copier.yml").read_text()
+
+
+def test_rendered_hook_is_the_core_hook_of_the_kind(rendered):
+    for kind, package in rendered.items():
+        hooks = (package / f"medfusion_plugin_demo_{kind}" / "hooks.py").read_text()
+        assert f"def {kinds.get(kind).hook}() -> list[ComponentSpec]:" in hooks
+
+
+def test_unknown_kind_is_refused(tmp_path):
+    with pytest.raises(TemplateError, match="kind 'loss' has no template"):
+        render_plugin("x", "loss", tmp_path / "x")
+
+
+def test_rendered_packages_build_and_install_as_an_author_does(rendered, tmp_path):
+    """``pip install ./medfusion-plugin-NAME``: an isolated hatchling build of each rendered package
+    (fresh build environment from ``build-system.requires``), installed into a throwaway venv."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    venv = tmp_path / "venv"
+    python = str(venv / "bin" / "python")
+    for args in (
+        ["venv", "--quiet", "--python", sys.executable, str(venv)],
+        ["pip", "install", "--quiet", "--no-deps", "--python", python, *map(str, rendered.values())],
+    ):
+        result = subprocess.run([UV, *args], capture_output=True, text=True, env=env, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    script = (
+        "import json, sys\n"
+        "from importlib.metadata import distribution\n"
+        "group, *names = sys.argv[1:]\n"
+        "dists = {name: distribution(name) for name in names}\n"
+        "print(json.dumps({name: {'classifiers': d.metadata.get_all('Classifier'),"
+        " 'entry_points': {e.name: e.value for e in d.entry_points if e.group == group}}"
+        " for name, d in dists.items()}))\n"
+    )
+    names = [f"medfusion-plugin-demo-{kind}" for kind in rendered]
+    result = subprocess.run(
+        [python, "-c", script, ENTRY_POINT_GROUP, *names],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    installed = json.loads(result.stdout)
+    for kind in rendered:
+        metadata = installed[f"medfusion-plugin-demo-{kind}"]
+        assert metadata["entry_points"] == {f"demo-{kind}": f"medfusion_plugin_demo_{kind}.hooks"}
+        assert metadata["classifiers"] == ["Topic :: Scientific/Engineering :: Medical Science Apps."]
 
 
 def test_installed_packages_are_listed_ok(rendered, environment):
