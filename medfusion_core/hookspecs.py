@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pluggy
 
+from medfusion_core.kinds import report
 from medfusion_core.specs import ComponentSpec
 
 PROJECT = "medfusion"
@@ -125,3 +126,7 @@ def medfusion_register_commands() -> list[ComponentSpec] | None:
     The factory is a :class:`click.Command`; it is imported only when the command is invoked
     or its help is shown.
     """
+
+
+#: Report sections; the contract and its types live in :mod:`medfusion_core.kinds.report`.
+medfusion_register_reports = hookspec(report.medfusion_register_reports)

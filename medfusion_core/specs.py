@@ -27,6 +27,7 @@ KINDS: tuple[str, ...] = (
     "kernel",
     "reader",
     "command",
+    "report",
 )
 
 #: Hook name for each kind.
@@ -41,6 +42,7 @@ HOOK_FOR_KIND: dict[str, str] = {
     "kernel": "medfusion_register_kernels",
     "reader": "medfusion_register_readers",
     "command": "medfusion_register_commands",
+    "report": "medfusion_register_reports",
 }
 
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {

@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from medfusion_plugin_evaluation.run import evaluate_run
 
 from medfusion_core import runs
 from medfusion_core.config import load_config
 from medfusion_core.demo import write_demo
 from medfusion_core.errors import ConfigError, DataError
-from medfusion_core.workflow import evaluate_run, load_variant, open_run, predict_manifest, train_run
+from medfusion_core.workflow import load_variant, open_run, predict_manifest, train_run
 
 
 def _tiny_plugin() -> object:

@@ -2,7 +2,7 @@
 
 Typical use by the trainer / ``medfusion evaluate``::
 
-    from medfusion_core.evaluation import ModelPredictions, SplitPredictions, report_options, write_report
+    from medfusion_plugin_evaluation import ModelPredictions, SplitPredictions, report_options, write_report
 
     models = {
         "fused": ModelPredictions(test=SplitPredictions(y_test, p_test, {"sex": sex_test}),
@@ -11,13 +11,16 @@ Typical use by the trainer / ``medfusion evaluate``::
     }
     write_report(run.report, models, **report_options(config), training_history=histories)
 
-Every file is written atomically. The fused model (``reference``) is compared with every other
+The sections are the ``report`` components of the registry (:mod:`medfusion_core.kinds.report`):
+this plugin's own (:mod:`.sections`) and any other plugin's. Every file is written atomically. The
+fused model (``reference``) is compared with every other
 model on the task's headline metric (binary: AUROC; multiclass: macro one-vs-rest AUROC;
 regression: MAE) with a paired bootstrap difference.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,14 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from medfusion_core.evaluation.bootstrap import LEVEL
-from medfusion_core.evaluation.compare import Comparison, compare_to_baselines
-from medfusion_core.evaluation.evaluate import Evaluation, evaluate_model
-from medfusion_core.evaluation.multiclass import MulticlassEvaluation
-from medfusion_core.evaluation.predictions import EvaluationError, ModelPredictions, SplitPredictions
-from medfusion_core.evaluation.render import Document, Section, Table, format_value, to_html, to_markdown
-from medfusion_core.evaluation.subgroups import SubgroupRow
+from medfusion_core.kinds.report import SECTIONS_KEY
 from medfusion_core.runs import write_text
+from medfusion_plugin_evaluation.bootstrap import LEVEL
+from medfusion_plugin_evaluation.compare import compare_to_baselines
+from medfusion_plugin_evaluation.context import EvaluationContext
+from medfusion_plugin_evaluation.evaluate import Evaluation, evaluate_model
+from medfusion_plugin_evaluation.parts import render_parts, report_specs
+from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions
+from medfusion_plugin_evaluation.render import Document, to_html, to_markdown
 
 if TYPE_CHECKING:
     from medfusion_core.config import ExperimentConfig
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
 METRICS_FILE = "metrics.json"
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
+#: Key of metrics.json naming each report part that failed, with its one-line error.
+ERRORS_KEY = "section_errors"
 
 
 @attrs.frozen
@@ -82,13 +88,17 @@ def write_report(
     training_history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     title: str = "MedFusion evaluation",
     reference: str = "fused",
+    run_dir: Path | None = None,
+    config: ExperimentConfig | None = None,
 ) -> ReportFiles:
     """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html`` and PNGs.
 
     ``models`` maps a label ("fused", "image-only", "clinical-only") to its predictions;
     ``training_history`` maps a label to its per-epoch records (the ``metrics.jsonl`` lines of a
     variant; see :func:`.plots.training_series`). ``reference`` is the model compared with the
-    others. Returns the paths written and the metrics.
+    others; ``run_dir`` and ``config`` (when the report is of a run) are handed to the report
+    parts. The report's sections are the ``report`` components, in order (see :mod:`.parts`).
+    Returns the paths written and the metrics.
     """
     if not models:
         raise EvaluationError(
@@ -112,7 +122,6 @@ def write_report(
     }
     tests = {label: predictions.test.check(task, label) for label, predictions in ordered.items()}
     comparisons = compare_to_baselines(evaluations, tests, reference)
-    plots = _write_plots(out, task, evaluations, tests, training_history or {}, class_names)
     settings = {
         "threshold_rule": threshold_rule,
         "target_sensitivity": target_sensitivity,
@@ -128,156 +137,35 @@ def write_report(
         "settings": settings,
         "models": {label: evaluation.to_dict() for label, evaluation in evaluations.items()},
         "comparisons": [comparison.to_dict() for comparison in comparisons],
-        "plots": {name: path.name for name, path in plots.items()},
     }
-    document = _document(title, task, settings, evaluations, comparisons, plots, class_names)
+    context = EvaluationContext(
+        title=title,
+        task=task,
+        reference=reference,
+        class_names=None if class_names is None else list(class_names),
+        predictions={
+            label: attrs.evolve(predictions, test=tests[label]) for label, predictions in ordered.items()
+        },
+        metrics=copy.deepcopy(metrics),
+        history=training_history or {},
+        out_dir=out,
+        run_dir=run_dir,
+        config=config,
+        evaluations=evaluations,
+        comparisons=comparisons,
+    )
+    rendered = render_parts(context, report_specs())
+    metrics["plots"] = rendered.figures
+    if rendered.metrics:
+        metrics[SECTIONS_KEY] = rendered.metrics
+    if rendered.errors:
+        metrics[ERRORS_KEY] = rendered.errors
+    document = Document(title, rendered.sections)
     return ReportFiles(
         out_dir=out,
         metrics_json=write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, allow_nan=False) + "\n"),
         markdown=write_text(out / MARKDOWN_FILE, to_markdown(document)),
         html=write_text(out / HTML_FILE, to_html(document)),
-        plots=plots,
+        plots={name: out / file for name, file in rendered.figures.items()},
         metrics=metrics,
     )
-
-
-def _write_plots(
-    out: Path,
-    task: str,
-    evaluations: Mapping[str, Evaluation],
-    tests: Mapping[str, SplitPredictions],
-    history: Mapping[str, Sequence[Mapping[str, Any]]],
-    class_names: Sequence[str] | None,
-) -> dict[str, Path]:
-    from medfusion_core.evaluation import plots
-
-    written: dict[str, Path] = {}
-    reference_label, reference = next(iter(evaluations.items()))
-    if task == "binary":
-        written["roc"] = plots.plot_roc(evaluations, out / "roc.png")
-        written["pr"] = plots.plot_pr(evaluations, out / "pr.png")
-        written["calibration"] = plots.plot_calibration(evaluations, out / "calibration.png")
-        written["decision_curve"] = plots.plot_decision_curve(evaluations, out / "decision_curve.png")
-    if task == "regression":
-        values = {label: (test.y_true, test.scores) for label, test in tests.items()}
-        written["predicted_vs_true"] = plots.plot_regression(values, out / "predicted_vs_true.png")
-    else:
-        written["confusion_matrix"] = plots.plot_confusion(
-            reference.confusion_matrix,
-            _class_labels(reference, class_names),
-            f"Confusion matrix ({reference_label})",
-            out / "confusion_matrix.png",
-        )
-    training = plots.plot_training_curves(history, out / "training_curves.png") if history else None
-    if training is not None:
-        written["training_curves"] = training
-    return written
-
-
-_CAPTIONS = {
-    "roc": "ROC curves",
-    "pr": "Precision-recall curves",
-    "calibration": "Calibration (reliability diagram)",
-    "decision_curve": "Decision curve (net benefit)",
-    "confusion_matrix": "Confusion matrix",
-    "predicted_vs_true": "Predicted vs true values",
-    "training_curves": "Training curves",
-}
-
-
-def _comparison_table(evaluations: Mapping[str, Evaluation]) -> Table:
-    columns = {label: evaluation.summary_rows() for label, evaluation in evaluations.items()}
-    names = [name for name, _ in next(iter(columns.values()))]
-    rows = [
-        [name] + [format_value(rows[index][1]) for rows in columns.values()]
-        for index, name in enumerate(names)
-    ]
-    return Table(["Metric", *evaluations], rows, "Test set; 95% bootstrap confidence intervals in brackets")
-
-
-def _subgroup_tables(evaluations: Mapping[str, Evaluation], binary: bool) -> list[Table]:
-    metric = next(iter(evaluations.values())).PRIMARY[0]
-    tables = []
-    for column, reference_rows in next(iter(evaluations.values())).subgroups.items():
-        by_model: dict[str, dict[str, SubgroupRow]] = {
-            label: {row.group: row for row in evaluation.subgroups[column]}
-            for label, evaluation in evaluations.items()
-        }
-        header = [
-            "Group",
-            "n",
-            *(["Prevalence"] if binary else []),
-            *(f"{metric}: {label}" for label in evaluations),
-        ]
-        rows = [
-            [
-                row.group,
-                str(row.n),
-                *([format_value(row.prevalence)] if binary else []),
-                *(format_value(by_model[label][row.group].metric) for label in evaluations),
-            ]
-            for row in reference_rows
-        ]
-        tables.append(Table(header, rows, f"Subgroup: {column}"))
-    return tables
-
-
-def _class_labels(evaluation: Evaluation, class_names: Sequence[str] | None) -> list[str]:
-    """Axis labels of a confusion matrix: the task's class names, or negative/positive."""
-    if isinstance(evaluation, MulticlassEvaluation):
-        return evaluation.class_names
-    return (
-        [str(name) for name in class_names]
-        if class_names and len(class_names) == 2
-        else ["negative", "positive"]
-    )
-
-
-def _confusion_table(evaluation: Evaluation, class_names: Sequence[str] | None) -> Table:
-    names = _class_labels(evaluation, class_names)
-    rows = [
-        [f"true {name}", *(str(int(count)) for count in counts)]
-        for name, counts in zip(names, evaluation.confusion_matrix, strict=True)
-    ]
-    return Table(["", *(f"predicted {name}" for name in names)], rows)
-
-
-def _document(
-    title: str,
-    task: str,
-    settings: Mapping[str, Any],
-    evaluations: Mapping[str, Evaluation],
-    comparisons: Sequence[Comparison],
-    plots: Mapping[str, Path],
-    class_names: Sequence[str] | None,
-) -> Document:
-    reference_label, reference = next(iter(evaluations.items()))
-    intro = (
-        f"Task: {task}. Test patients: {reference.n}. Confidence intervals: 95% percentile bootstrap "
-        f"({settings['n_resamples']} resamples of the test set, seed {settings['seed']})."
-    )
-    if task == "binary":
-        intro += (
-            " Sensitivity, specificity, PPV, NPV, accuracy and F1 use each model's threshold chosen on its "
-            "validation predictions (Threshold row). ECE uses 10 equal-width bins."
-        )
-    sections = [
-        Section(
-            "Summary",
-            paragraphs=[intro],
-            bullets=[comparison.sentence for comparison in comparisons]
-            or [f"No baseline to compare with {reference_label}."],
-        ),
-        Section("Models side by side", tables=[_comparison_table(evaluations)]),
-        Section("Plots", images=[(path.name, _CAPTIONS[name]) for name, path in plots.items()]),
-    ]
-    if task != "regression":
-        sections.append(
-            Section(
-                f"Confusion matrix ({reference_label})", tables=[_confusion_table(reference, class_names)]
-            )
-        )
-    subgroup_tables = _subgroup_tables(evaluations, task == "binary")
-    if subgroup_tables:
-        sections.append(Section("Subgroups", tables=subgroup_tables))
-    return Document(title, sections)
