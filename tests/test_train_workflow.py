@@ -151,6 +151,48 @@ def test_evaluate_and_predict_errors_are_one_line(host, tmp_path, demo_dir):
         evaluate_run(root.parent / "no-such-run")
 
 
+RAISING_REPORT = """
+from medfusion_core import ComponentSpec, hookimpl
+
+
+class Raises:
+    title = "Raises"
+    order = 100
+
+    def render(self, context):
+        raise RuntimeError("third-party section failed")
+
+
+@hookimpl
+def medfusion_register_reports():
+    return [ComponentSpec("raises", "report", "mf_raising_report:Raises", "Always raises.")]
+"""
+
+
+def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake_distribution):
+    import importlib
+
+    import medfusion_plugin_evaluation.hooks as evaluation
+
+    from medfusion_core.registry import get_registry
+
+    fake_distribution("mf-raising-report", module_source=RAISING_REPORT)
+    host.register(evaluation, "medfusion-plugin-evaluation")
+    host.register(importlib.import_module("mf_raising_report"), "mf-raising-report")
+    config = load_config(demo_dir / "config.yaml")
+    root = runs.RunPaths.for_config(config).root
+    if not runs.RunPaths(root).variant("fused").last.is_file():
+        train_run(config)
+    report = get_registry().load("command", "evaluate").main(args=[str(root)], standalone_mode=False)
+    assert report == root / "report" / "report.html"
+    markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
+    assert markdown.rstrip().endswith("- raises: RuntimeError: third-party section failed")
+    assert "## Models side by side" in markdown and "## Plots" in markdown
+    metrics = runs.read_json(root / "report" / "metrics.json")
+    assert metrics["section_errors"] == {"raises": "RuntimeError: third-party section failed"}
+    assert set(metrics["models"]) >= {"fused"}
+
+
 def _lesion_contrast(run_root: Path) -> float:
     """How much more the trained fused model attends inside the lesion masks than outside: mean
     attention on lesion pixels minus mean attention elsewhere, over the annotated training views."""
