@@ -40,7 +40,7 @@ def medfusion_register_reports() -> list[ComponentSpec] | None:
     section in listings and errors), ``order: int`` (sections are rendered by ascending order, then
     component name; the first-party sections use 10-50, so a plugin's section placed after them
     takes 100 or more) and ``render(context: ReportContext) -> ReportSection | None``
-    (see :mod:`medfusion_core.kinds.report`). ``context`` holds the task, every variant's checked
+    (types in ``medfusion_core.kinds.report``). ``context`` holds the task, every variant's checked
     validation and test predictions with their labels, the metrics computed so far (the content
     of metrics.json, read-only), the training history, the run folder and its config. Figures are
     written with ``context.save_figure(name, figure, caption)``. A section's ``metrics`` are
