@@ -1,4 +1,4 @@
-"""Clinical evaluation and reports (the ``medfusion evaluate`` command lives in :mod:`.command`).
+"""Clinical evaluation and reports: the public names (the ``evaluate`` command is in :mod:`.command`).
 
 Metrics with bootstrap confidence intervals for binary, multi-class and regression tasks,
 threshold selection on validation data, calibration, decision curves, subgroups, the fused model

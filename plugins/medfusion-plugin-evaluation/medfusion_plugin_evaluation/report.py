@@ -2,7 +2,8 @@
 
 Typical use by the trainer / ``medfusion evaluate``::
 
-    from medfusion_plugin_evaluation import ModelPredictions, SplitPredictions, report_options, write_report
+    from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions, write_report
+    from medfusion_plugin_evaluation.api import report_options
 
     models = {
         "fused": ModelPredictions(test=SplitPredictions(y_test, p_test, {"sex": sex_test}),

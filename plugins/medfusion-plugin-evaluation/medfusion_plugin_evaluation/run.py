@@ -15,7 +15,12 @@ def evaluate_run(run_dir: str | Path) -> Path:
     """Score validation and test with every trained variant, write the report, save the chosen
     thresholds into preprocessing.json; returns the path of report.html."""
     from medfusion_core.data import TabularPreprocessor, prepare_data
-    from medfusion_plugin_evaluation import ModelPredictions, SplitPredictions, report_options, write_report
+    from medfusion_plugin_evaluation.api import (
+        ModelPredictions,
+        SplitPredictions,
+        report_options,
+        write_report,
+    )
 
     run = open_run(run_dir)
     trained = run.paths.trained_variants()

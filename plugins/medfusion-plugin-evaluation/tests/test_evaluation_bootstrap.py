@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from medfusion_plugin_evaluation import ModelPredictions, SplitPredictions, evaluate_binary
+from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions, evaluate_binary
 from medfusion_plugin_evaluation.bootstrap import (
     Estimate,
     bootstrap,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from medfusion_plugin_evaluation import EvaluationError
+from medfusion_plugin_evaluation.api import EvaluationError
 from medfusion_plugin_evaluation.calibration import brier_scores, expected_calibration_error, reliability_bins
 from medfusion_plugin_evaluation.decision import decision_curve
 from sklearn.calibration import calibration_curve

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import medfusion_plugin_evaluation.hooks as evaluation_hooks
 import numpy as np
 import pytest
-from medfusion_plugin_evaluation import ModelPredictions, SplitPredictions, write_report
+from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions, write_report
 from medfusion_plugin_evaluation.parts import FAILED_HEADING
 
 from medfusion_core.kinds.report import ReportContext, ReportSection, check_report_part
@@ -214,3 +216,13 @@ def test_figure_names_are_checked(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="lower-case letters"):
         context.save_figure("../escape", None, "x")
+
+
+def test_the_hooks_and_the_report_kind_import_neither_numpy_nor_torch() -> None:
+    code = (
+        "import sys\n"
+        "import medfusion_core.kinds.report, medfusion_plugin_evaluation.hooks\n"
+        "assert not {'numpy', 'torch', 'matplotlib'} & set(sys.modules), sorted(sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

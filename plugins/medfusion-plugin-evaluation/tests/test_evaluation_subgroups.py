@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from medfusion_plugin_evaluation import EvaluationError, ModelPredictions, SplitPredictions, evaluate_model
+from medfusion_plugin_evaluation.api import (
+    EvaluationError,
+    ModelPredictions,
+    SplitPredictions,
+    evaluate_model,
+)
 from medfusion_plugin_evaluation.compare import compare, compare_to_baselines
 from medfusion_plugin_evaluation.subgroups import MISSING, group_labels
 from sklearn.metrics import roc_auc_score
