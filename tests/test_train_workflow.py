@@ -169,7 +169,7 @@ def medfusion_register_reports():
 """
 
 
-def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake_distribution):
+def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake_distribution, capsys):
     import importlib
 
     import medfusion_plugin_evaluation.hooks as evaluation
@@ -185,6 +185,10 @@ def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake
         train_run(config)
     report = get_registry().load("command", "evaluate").main(args=[str(root)], standalone_mode=False)
     assert report == root / "report" / "report.html"
+    out, err = capsys.readouterr()
+    *_, auroc, last = out.splitlines()
+    assert last == f"report: {report}" and auroc.startswith("test AUROC: fused")
+    assert "warning: report section raises failed (RuntimeError: third-party section failed)" in err
     markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
     assert markdown.rstrip().endswith("- raises: RuntimeError: third-party section failed")
     assert "## Models side by side" in markdown and "## Plots" in markdown
