@@ -190,7 +190,7 @@ def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake
     assert last == f"report: {report}" and auroc.startswith("test AUROC: fused")
     assert "warning: report section raises failed (RuntimeError: third-party section failed)" in err
     markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
-    assert markdown.rstrip().endswith("- raises: RuntimeError: third-party section failed")
+    assert markdown.rstrip().endswith("- Raises (raises): RuntimeError: third-party section failed")
     assert "## Models side by side" in markdown and "## Plots" in markdown
     metrics = runs.read_json(root / "report" / "metrics.json")
     assert metrics["section_errors"] == {"raises": "RuntimeError: third-party section failed"}

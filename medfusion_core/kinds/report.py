@@ -37,11 +37,11 @@ def medfusion_register_reports() -> list[ComponentSpec] | None:
     """Register report sections (metrics and text that ``medfusion evaluate`` adds to the report).
 
     Factory signature: ``factory(**params)`` returning an object with ``title: str`` (names the
-    section in listings and errors), ``order: int`` (sections are rendered by ascending order, then
+    section when it fails), ``order: int`` (sections are rendered by ascending order, then
     component name; the first-party sections use 10-50, so a plugin's section placed after them
     takes 100 or more) and ``render(context: ReportContext) -> ReportSection | None``
-    (types in ``medfusion_core.kinds.report``). ``context`` holds the task, every variant's checked
-    validation and test predictions with their labels, the metrics computed so far (the content
+    (types in ``medfusion_core.kinds.report``). ``context`` holds the task, every variant's test
+    and validation predictions with their labels, the metrics computed so far (the content
     of metrics.json, read-only), the training history, the run folder and its config. Figures are
     written with ``context.save_figure(name, figure, caption)``. A section's ``metrics`` are
     merged into metrics.json under ``"sections"`` and the component name, so a section can never
@@ -126,8 +126,9 @@ class ReportContext:
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         reference: label of the model compared with the others (``"fused"``).
         class_names: the task's class names, when the config gives them.
-        predictions: checked predictions by model label (``"fused"``, ``"image-only"``,
-            ``"clinical-only"``), the reference first.
+        predictions: predictions by model label (``"fused"``, ``"image-only"``,
+            ``"clinical-only"``), the reference first; the test split checked for the task
+            (canonical dtypes), the validation split as given.
         metrics: the core content of metrics.json (``title``, ``task``, ``reference``,
             ``settings``, ``models``, ``comparisons``); a copy, so changing it changes nothing.
         history: per-epoch training records by model label (may be empty).

@@ -61,6 +61,7 @@ def _keys(specs: list[ComponentSpec]) -> list[str]:
 def render_parts(context: ReportContext, specs: list[ComponentSpec]) -> RenderedParts:
     """Create every part of ``specs``, render them by ``(order, name)`` and gather their output."""
     errors: dict[str, str] = {}
+    titles: dict[str, str] = {}
     parts = []
     for key, spec in zip(_keys(specs), specs, strict=True):
         try:
@@ -70,6 +71,7 @@ def render_parts(context: ReportContext, specs: list[ComponentSpec]) -> Rendered
             errors[key] = _one_line(exc)
             continue
         parts.append((part.order, key, part))
+        titles[key] = f"{part.title} ({key})"
     sections: list[ReportSection] = []
     figures: dict[str, str] = {}
     metrics: dict[str, Any] = {}
@@ -90,6 +92,6 @@ def render_parts(context: ReportContext, specs: list[ComponentSpec]) -> Rendered
         if extra:
             metrics[key] = extra
     if errors:
-        bullets = [f"{key}: {error}" for key, error in errors.items()]
+        bullets = [f"{titles.get(key, key)}: {error}" for key, error in errors.items()]
         sections.append(ReportSection(heading=FAILED_HEADING, bullets=bullets))
     return RenderedParts(sections, figures, metrics, errors)

@@ -171,10 +171,11 @@ def test_failing_sections_are_one_line_each_and_the_report_is_complete(
         "- missing: PluginError: report 'mf-report-broken:missing': cannot import "
         "mf_report_broken:DoesNotExist (AttributeError: module 'mf_report_broken' has no attribute "
         "'DoesNotExist'); reinstall mf-report-broken",
-        "- raises: RuntimeError: section exploded",
-        "- wrong_type: TypeError: render returned str, not a ReportSection",
-        "- not_json: TypeError: Object of type object is not JSON serializable",
-        "- steals: ValueError: figure name 'roc': already saved in this report (roc.png)",
+        "- Raises (raises): RuntimeError: section exploded",
+        "- Wrong type (wrong_type): TypeError: render returned str, not a ReportSection",
+        "- Not JSON (not_json): TypeError: Object of type object is not JSON serializable",
+        "- Steals a figure name (steals): ValueError: figure name 'roc': already saved in this report "
+        "(roc.png)",
     ]
     metrics = json.loads(files.metrics_json.read_text(encoding="utf-8"))
     assert set(metrics["section_errors"]) == {"missing", "raises", "wrong_type", "not_json", "steals"}
