@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from medfusion_plugin_evaluation.binary import THRESHOLD_METRICS, confusion_counts, rates_from_counts
+from medfusion_plugin_evaluation.bootstrap import bootstrap, resample_indices
+from medfusion_plugin_evaluation.calibration import brier_scores
 from sklearn import metrics as skm
-
-from medfusion_core.evaluation.binary import THRESHOLD_METRICS, confusion_counts, rates_from_counts
-from medfusion_core.evaluation.bootstrap import bootstrap, resample_indices
-from medfusion_core.evaluation.calibration import brier_scores
 
 N = 2000
 RESAMPLES = 200

@@ -28,7 +28,6 @@ def medfusion_register_commands() -> list[ComponentSpec]:
         _command("demo-data", "demo_data", "Write a synthetic multimodal demo dataset and its config."),
         _command("install", "install", "Install a plugin from the catalogue into this environment."),
         _command("train", "train", "Train the fused model and/or its unimodal baselines from a config."),
-        _command("evaluate", "evaluate", "Evaluate a trained run and write its report."),
         _command("predict", "predict", "Score a new manifest with a trained run."),
         _command("quickstart", "quickstart", "Demo data -> train fused + baselines -> evaluate -> report."),
     ]

@@ -1,9 +1,9 @@
-"""The main job behind ``train``, ``evaluate``, ``predict`` and ``quickstart``.
+"""The main job behind ``train``, ``predict`` and ``quickstart`` (and the run loading ``evaluate`` uses).
 
 - :func:`train_run`: config -> prepared data -> run folder (config, splits, preprocessing) ->
   one trained variant per requested modality (through the configured trainer plugin);
-- :func:`evaluate_run`: scores validation and test with every trained variant, chooses the
-  threshold on validation and writes the report (``medfusion_core.evaluation.write_report``);
+- :func:`open_run` and :func:`score`: a run read back and a model's scores on a loader (the
+  evaluation plugin's ``evaluate_run`` builds on them);
 - :func:`predict_manifest`: scores a new manifest with a run's fitted preprocessing;
 - :func:`load_variant`: a trained variant as an eval-mode model (for exporters too);
 - :func:`fold_configs` and :func:`summarise_folds`: one run per cross-validation fold, and the
@@ -236,71 +236,6 @@ def score(model: Any, loader: Any, task: str) -> np.ndarray:
     if task == "multiclass":
         return torch.softmax(logits, dim=1).double().numpy()
     return logits[:, 0].double().numpy()
-
-
-def evaluate_run(run_dir: str | Path) -> Path:
-    """Score validation and test with every trained variant, write the report, save the chosen
-    thresholds into preprocessing.json; returns the path of report.html."""
-    from medfusion_core.data import TabularPreprocessor, prepare_data
-    from medfusion_core.evaluation import ModelPredictions, SplitPredictions, report_options, write_report
-
-    run = open_run(run_dir)
-    trained = run.paths.trained_variants()
-    if not trained:
-        raise DataError(f"{run.paths.root}: no trained model in this run; run 'medfusion train' first")
-    data = prepare_data(run.config, tabular=TabularPreprocessor.from_json(run.preprocessing["tabular"]))
-    saved_splits = runs.read_splits(run.paths.splits)
-    if dict(zip(data.manifest.patients, data.splits.tolist(), strict=True)) != saved_splits:
-        raise DataError(
-            f"{run.paths.splits}: the manifest no longer gives the run's splits (was it edited?); retrain"
-        )
-    task = run.config.task.type
-    subgroups = run.config.data.subgroups
-
-    def predictions(model: Any, split: str) -> SplitPredictions | None:
-        indices = data.indices(split)
-        if not len(indices):
-            return None
-        groups = {name: data.manifest.subgroups[name].to_numpy()[indices] for name in subgroups}
-        return SplitPredictions(
-            y_true=data.labels.values[indices],
-            scores=score(model, data.loader(split, train=False), task),
-            subgroups=groups,
-            patient_ids=[data.manifest.patients[i] for i in indices],
-        )
-
-    models, history = {}, {}
-    for variant in trained:
-        model = load_variant(run, variant.modalities)
-        test = predictions(model, "test")
-        if test is None:
-            raise DataError(
-                f"{run.config.data.manifest}: the test split is empty; set data.test_fraction > 0"
-            )
-        label = REPORT_LABELS[variant.modalities]
-        models[label] = ModelPredictions(test=test, validation=predictions(model, "val"))
-        history[label] = [
-            _history_record(r) for r in runs.read_jsonl(variant.metrics) if r.get("event") == "epoch"
-        ]
-    files = write_report(run.paths.report, models, **report_options(run.config), training_history=history)
-    _save_thresholds(run, files.metrics)
-    return files.html
-
-
-def _history_record(record: dict[str, Any]) -> dict[str, Any]:
-    """The per-epoch series worth plotting (losses and validation metrics)."""
-    keep = ("event", "epoch_index")
-    return {k: v for k, v in record.items() if k in keep or k.startswith(("train_", "val_"))}
-
-
-def _save_thresholds(run: LoadedRun, metrics: dict[str, Any]) -> None:
-    thresholds = {
-        label: model["threshold"]["value"]
-        for label, model in metrics["models"].items()
-        if isinstance(model.get("threshold"), dict)
-    }
-    if thresholds:
-        runs.write_json(run.paths.preprocessing, {**run.preprocessing, "thresholds": thresholds})
 
 
 # -- prediction ------------------------------------------------------------------------------

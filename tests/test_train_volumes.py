@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from medfusion_plugin_evaluation.run import evaluate_run
 from medfusion_plugin_export.exporters import OnnxExporter
 from medfusion_plugin_export.predict import predict_with_artifact
 
 from medfusion_core import runs
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.workflow import evaluate_run, load_variant, open_run, predict_manifest, train_run
+from medfusion_core.workflow import load_variant, open_run, predict_manifest, train_run
 
 PATIENTS, DEPTH, SIDE = 24, 12, 20
 SIZE = [8, 16, 16]

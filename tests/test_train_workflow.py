@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from medfusion_plugin_evaluation.run import evaluate_run
 
 from medfusion_core import runs
 from medfusion_core.config import load_config
 from medfusion_core.demo import write_demo
 from medfusion_core.errors import ConfigError, DataError
-from medfusion_core.workflow import evaluate_run, load_variant, open_run, predict_manifest, train_run
+from medfusion_core.workflow import load_variant, open_run, predict_manifest, train_run
 
 
 def _tiny_plugin() -> object:
@@ -148,6 +149,52 @@ def test_evaluate_and_predict_errors_are_one_line(host, tmp_path, demo_dir):
         predict_manifest(root, tmp_path / "nope.csv", tmp_path / "out.csv")
     with pytest.raises(DataError, match="not a MedFusion run"):
         evaluate_run(root.parent / "no-such-run")
+
+
+RAISING_REPORT = """
+from medfusion_core import ComponentSpec, hookimpl
+
+
+class Raises:
+    title = "Raises"
+    order = 100
+
+    def render(self, context):
+        raise RuntimeError("third-party section failed")
+
+
+@hookimpl
+def medfusion_register_reports():
+    return [ComponentSpec("raises", "report", "mf_raising_report:Raises", "Always raises.")]
+"""
+
+
+def test_evaluate_command_survives_a_raising_report_section(host, demo_dir, fake_distribution, capsys):
+    import importlib
+
+    import medfusion_plugin_evaluation.hooks as evaluation
+
+    from medfusion_core.registry import get_registry
+
+    fake_distribution("mf-raising-report", module_source=RAISING_REPORT)
+    host.register(evaluation, "medfusion-plugin-evaluation")
+    host.register(importlib.import_module("mf_raising_report"), "mf-raising-report")
+    config = load_config(demo_dir / "config.yaml")
+    root = runs.RunPaths.for_config(config).root
+    if not runs.RunPaths(root).variant("fused").last.is_file():
+        train_run(config)
+    report = get_registry().load("command", "evaluate").main(args=[str(root)], standalone_mode=False)
+    assert report == root / "report" / "report.html"
+    out, err = capsys.readouterr()
+    *_, auroc, last = out.splitlines()
+    assert last == f"report: {report}" and auroc.startswith("test AUROC: fused")
+    assert "warning: report section raises failed (RuntimeError: third-party section failed)" in err
+    markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
+    assert markdown.rstrip().endswith("- Raises (raises): RuntimeError: third-party section failed")
+    assert "## Models side by side" in markdown and "## Plots" in markdown
+    metrics = runs.read_json(root / "report" / "metrics.json")
+    assert metrics["section_errors"] == {"raises": "RuntimeError: third-party section failed"}
+    assert set(metrics["models"]) >= {"fused"}
 
 
 def _lesion_contrast(run_root: Path) -> float:

@@ -16,21 +16,12 @@ def command(directory: Path, patients: int, force: bool) -> None:
     baselines, evaluate them and print where the report is (a few minutes on 2 CPU cores)."""
     from medfusion_core.config import load_config
     from medfusion_core.demo import write_demo
-    from medfusion_core.workflow import evaluate_run, resolve_runs_dir, train_run
+    from medfusion_core.registry import get_registry
+    from medfusion_core.workflow import resolve_runs_dir, train_run
 
     folder = write_demo(directory, patients=patients, force=force)
     click.echo(f"demo data: {folder}")
     config = resolve_runs_dir(load_config(folder / "config.yaml"), folder / "runs")
     paths, _ = train_run(config, modalities="all")
-    report = evaluate_run(paths.root)
-    click.echo(_auroc_line(report.parent / "metrics.json"))
-    click.echo(f"report: {report}")
-
-
-def _auroc_line(metrics_file: Path) -> str:
-    """``test AUROC: fused 0.87, image-only 0.74, clinical-only 0.79`` from the report's metrics."""
-    import json
-
-    models = json.loads(metrics_file.read_text(encoding="utf-8"))["models"]
-    parts = [f"{label} {model['auroc']['value']:.3f}" for label, model in models.items() if "auroc" in model]
-    return "test AUROC: " + ", ".join(parts)
+    evaluate = get_registry().load("command", "evaluate")  # prints the test AUROCs and the report
+    evaluate.main(args=[str(paths.root)], standalone_mode=False)

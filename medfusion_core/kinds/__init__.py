@@ -37,6 +37,7 @@ from medfusion_core.kinds import (
     kernel,
     loss,
     reader,
+    report,
     trainer,
 )
 from medfusion_core.kinds.base import PROJECT, Info, Kind, hookimpl, hookspec
@@ -44,7 +45,9 @@ from medfusion_core.kinds.base import PROJECT, Info, Kind, hookimpl, hookspec
 #: Every component kind, in the order listings show them.
 KINDS: tuple[Kind, ...] = tuple(
     module.KIND
-    for module in (backbone, fusion, aggregator, attention, loss, trainer, exporter, kernel, reader, command)
+    for module in (
+        backbone, fusion, aggregator, attention, loss, trainer, exporter, kernel, reader, command, report
+    )
 )
 
 #: Kind names, in :data:`KINDS` order.

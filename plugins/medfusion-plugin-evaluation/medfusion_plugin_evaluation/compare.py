@@ -14,10 +14,10 @@ from collections.abc import Mapping
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate, estimate
-from medfusion_core.evaluation.evaluate import Evaluation
-from medfusion_core.evaluation.predictions import SplitPredictions
-from medfusion_core.evaluation.result import Result
+from medfusion_plugin_evaluation.bootstrap import Estimate, estimate
+from medfusion_plugin_evaluation.evaluate import Evaluation
+from medfusion_plugin_evaluation.predictions import SplitPredictions
+from medfusion_plugin_evaluation.result import Result
 
 
 @attrs.frozen

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn import metrics as skm
-
-from medfusion_core.evaluation import (
+from medfusion_plugin_evaluation.api import (
     EvaluationError,
     ModelPredictions,
     SplitPredictions,
     choose_threshold,
     evaluate_binary,
 )
-from medfusion_core.evaluation.binary import confusion_counts, rates_from_counts
+from medfusion_plugin_evaluation.binary import confusion_counts, rates_from_counts
+from sklearn import metrics as skm
 
 
 def _data(seed: int, n: int, signal: float = 1.0, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from medfusion_plugin_evaluation.api import EvaluationError
+from medfusion_plugin_evaluation.calibration import brier_scores, expected_calibration_error, reliability_bins
+from medfusion_plugin_evaluation.decision import decision_curve
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
-
-from medfusion_core.evaluation import EvaluationError
-from medfusion_core.evaluation.calibration import brier_scores, expected_calibration_error, reliability_bins
-from medfusion_core.evaluation.decision import decision_curve
 
 
 def test_ece_hand_example() -> None:

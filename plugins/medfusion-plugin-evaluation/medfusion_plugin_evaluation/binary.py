@@ -12,21 +12,21 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate, bootstrap, bootstrap_auc, estimate
-from medfusion_core.evaluation.calibration import (
+from medfusion_core.kernels import auc_pair
+from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap, bootstrap_auc, estimate
+from medfusion_plugin_evaluation.calibration import (
     ReliabilityBins,
     brier_scores,
     expected_calibration_error,
     reliability_bins,
 )
-from medfusion_core.evaluation.confusion import confusion_matrices
-from medfusion_core.evaluation.curves import pr_curve, roc_curve
-from medfusion_core.evaluation.decision import DecisionCurve, decision_curve
-from medfusion_core.evaluation.predictions import ModelPredictions
-from medfusion_core.evaluation.result import INTERNAL, Result
-from medfusion_core.evaluation.subgroups import SubgroupRow, subgroup_metrics
-from medfusion_core.evaluation.threshold import ThresholdChoice, choose_threshold
-from medfusion_core.kernels import auc_pair
+from medfusion_plugin_evaluation.confusion import confusion_matrices
+from medfusion_plugin_evaluation.curves import pr_curve, roc_curve
+from medfusion_plugin_evaluation.decision import DecisionCurve, decision_curve
+from medfusion_plugin_evaluation.predictions import ModelPredictions
+from medfusion_plugin_evaluation.result import INTERNAL, Result
+from medfusion_plugin_evaluation.subgroups import SubgroupRow, subgroup_metrics
+from medfusion_plugin_evaluation.threshold import ThresholdChoice, choose_threshold
 
 #: Operating-point metrics, in report order.
 THRESHOLD_METRICS: tuple[str, ...] = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.curves import roc_curve
-from medfusion_core.evaluation.predictions import EvaluationError
-from medfusion_core.evaluation.result import Result
+from medfusion_plugin_evaluation.curves import roc_curve
+from medfusion_plugin_evaluation.predictions import EvaluationError
+from medfusion_plugin_evaluation.result import Result
 
 RULES: tuple[str, ...] = ("youden", "sensitivity")
 DEFAULT_THRESHOLD = 0.5

@@ -10,8 +10,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.predictions import EvaluationError
-from medfusion_core.evaluation.result import Result
+from medfusion_plugin_evaluation.predictions import EvaluationError
+from medfusion_plugin_evaluation.result import Result
 
 #: Threshold probabilities 0.01, 0.02, ..., 0.99.
 DEFAULT_THRESHOLDS = np.round(np.arange(1, 100) / 100.0, 2)

@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate, bootstrap, bootstrap_auc, estimate
-from medfusion_core.evaluation.confusion import confusion_matrices
-from medfusion_core.evaluation.predictions import EvaluationError, ModelPredictions
-from medfusion_core.evaluation.result import INTERNAL, Result
-from medfusion_core.evaluation.subgroups import SubgroupRow, subgroup_metrics
 from medfusion_core.kernels import auc_pair
+from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap, bootstrap_auc, estimate
+from medfusion_plugin_evaluation.confusion import confusion_matrices
+from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions
+from medfusion_plugin_evaluation.result import INTERNAL, Result
+from medfusion_plugin_evaluation.subgroups import SubgroupRow, subgroup_metrics
 
 #: Confusion-matrix metrics, in report order.
 CONFUSION_METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_f1")

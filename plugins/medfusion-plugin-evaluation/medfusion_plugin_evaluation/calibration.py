@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.result import Result
+from medfusion_plugin_evaluation.result import Result
 
 DEFAULT_BINS = 10
 

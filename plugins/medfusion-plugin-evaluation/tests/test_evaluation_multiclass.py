@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn import metrics as skm
-
-from medfusion_core.evaluation import (
+from medfusion_plugin_evaluation.api import (
     EvaluationError,
     ModelPredictions,
     SplitPredictions,
     evaluate_multiclass,
     evaluate_regression,
 )
-from medfusion_core.evaluation.confusion import confusion_matrices
-from medfusion_core.evaluation.multiclass import metrics_from_confusion
+from medfusion_plugin_evaluation.confusion import confusion_matrices
+from medfusion_plugin_evaluation.multiclass import metrics_from_confusion
+from sklearn import metrics as skm
 
 
 def _probabilities(seed: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from medfusion_core.config import structure_config
-from medfusion_core.evaluation import (
+from medfusion_plugin_evaluation.api import (
     EvaluationError,
     ModelPredictions,
     SplitPredictions,
@@ -20,6 +18,8 @@ from medfusion_core.evaluation import (
     report_options,
     write_report,
 )
+
+from medfusion_core.config import structure_config
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -178,8 +178,8 @@ def test_report_errors(tmp_path: Path) -> None:
 def test_evaluation_imports_neither_torch_nor_matplotlib_until_plotting(tmp_path: Path) -> None:
     code = (
         "import sys, numpy as np\n"
-        "from medfusion_core.evaluation import ModelPredictions, SplitPredictions\n"
-        "from medfusion_core.evaluation import evaluate_model, write_report\n"
+        "from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions\n"
+        "from medfusion_plugin_evaluation.api import evaluate_model, write_report\n"
         "m = ModelPredictions(SplitPredictions(np.array([0, 1, 0, 1]), np.array([0.1, 0.8, 0.3, 0.6])))\n"
         "evaluate_model(m, task='binary', n_resamples=5)\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported before plotting'\n"
@@ -197,7 +197,7 @@ def test_evaluation_imports_neither_torch_nor_matplotlib_until_plotting(tmp_path
 
 
 def test_training_series_reads_epoch_records() -> None:
-    from medfusion_core.evaluation.plots import training_series
+    from medfusion_plugin_evaluation.plots import training_series
 
     records = [
         {"event": "step", "loss": 3.0},

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from medfusion_core.evaluation import ModelPredictions, SplitPredictions, evaluate_binary
-from medfusion_core.evaluation.bootstrap import (
+from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions, evaluate_binary
+from medfusion_plugin_evaluation.bootstrap import (
     Estimate,
     bootstrap,
     bootstrap_auc,
@@ -14,6 +13,7 @@ from medfusion_core.evaluation.bootstrap import (
     percentile_ci,
     resample_indices,
 )
+
 from medfusion_core.kernels import REFERENCE, auc_pair
 from medfusion_core.kernels import resample_indices as kernel_indices
 
@@ -25,7 +25,7 @@ def _scores(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_resample_indices_follow_the_kernel_scheme_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("medfusion_core.evaluation.bootstrap._CHUNK_ELEMENTS", 30)
+    monkeypatch.setattr("medfusion_plugin_evaluation.bootstrap._CHUNK_ELEMENTS", 30)
     chunks = list(resample_indices(10, 7, seed=5))
     assert [chunk.shape for chunk in chunks] == [(3, 10), (3, 10), (1, 10)]
     stacked = np.concatenate(chunks)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from medfusion_core.evaluation.binary import BinaryEvaluation, evaluate_binary
-from medfusion_core.evaluation.multiclass import MulticlassEvaluation, evaluate_multiclass
-from medfusion_core.evaluation.predictions import EvaluationError, ModelPredictions, check_task
-from medfusion_core.evaluation.regression import RegressionEvaluation, evaluate_regression
+from medfusion_plugin_evaluation.binary import BinaryEvaluation, evaluate_binary
+from medfusion_plugin_evaluation.multiclass import MulticlassEvaluation, evaluate_multiclass
+from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions, check_task
+from medfusion_plugin_evaluation.regression import RegressionEvaluation, evaluate_regression
 
 Evaluation = BinaryEvaluation | MulticlassEvaluation | RegressionEvaluation
 

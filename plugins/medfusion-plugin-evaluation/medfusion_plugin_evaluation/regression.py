@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate, bootstrap, estimate
-from medfusion_core.evaluation.predictions import ModelPredictions
-from medfusion_core.evaluation.result import INTERNAL, Result
-from medfusion_core.evaluation.subgroups import SubgroupRow, subgroup_metrics
+from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap, estimate
+from medfusion_plugin_evaluation.predictions import ModelPredictions
+from medfusion_plugin_evaluation.result import INTERNAL, Result
+from medfusion_plugin_evaluation.subgroups import SubgroupRow, subgroup_metrics
 
 #: Regression metrics, in report order.
 REGRESSION_METRICS: tuple[str, ...] = ("mae", "rmse", "r2", "pearson_r")

@@ -2,22 +2,17 @@
 
 matplotlib is imported inside the functions (never at module import) and only through
 ``matplotlib.figure.Figure``, so pyplot's global state and the user's backend are untouched.
-Every file is written atomically.
+Each function returns the figure; the report writes it with ``ReportContext.save_figure``.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medfusion_core.evaluation.binary import BinaryEvaluation
-from medfusion_core.runs import atomic_write
-
-_DPI = 100
+from medfusion_plugin_evaluation.binary import BinaryEvaluation
 
 
 def _figure(ncols: int = 1, size: tuple[float, float] = (5.0, 4.2)) -> tuple[Any, Any]:
@@ -27,13 +22,7 @@ def _figure(ncols: int = 1, size: tuple[float, float] = (5.0, 4.2)) -> tuple[Any
     return figure, figure.subplots(1, ncols, squeeze=False)[0]
 
 
-def _save(figure: Any, path: Path) -> Path:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    return atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
-
-
-def plot_roc(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
+def plot_roc(evaluations: Mapping[str, BinaryEvaluation]) -> Any:
     """ROC curves of all models on one plot, AUROC in the legend."""
     figure, (axes,) = _figure()
     for label, evaluation in evaluations.items():
@@ -49,10 +38,10 @@ def plot_roc(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
         ylim=(0, 1.01),
     )
     axes.legend(loc="lower right", fontsize="small")
-    return _save(figure, path)
+    return figure
 
 
-def plot_pr(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
+def plot_pr(evaluations: Mapping[str, BinaryEvaluation]) -> Any:
     """Precision-recall curves of all models, with the prevalence as the no-skill line."""
     figure, (axes,) = _figure()
     for label, evaluation in evaluations.items():
@@ -69,10 +58,10 @@ def plot_pr(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
         ylim=(0, 1.01),
     )
     axes.legend(loc="lower left", fontsize="small")
-    return _save(figure, path)
+    return figure
 
 
-def plot_calibration(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
+def plot_calibration(evaluations: Mapping[str, BinaryEvaluation]) -> Any:
     """Reliability diagram (observed vs predicted per bin) and a histogram of predictions."""
     figure, (diagram, histogram) = _figure(ncols=2)
     diagram.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
@@ -96,10 +85,10 @@ def plot_calibration(evaluations: Mapping[str, BinaryEvaluation], path: Path) ->
     diagram.legend(loc="upper left", fontsize="small")
     histogram.set(xlabel="Predicted probability", ylabel="Patients", title="Predictions per bin", xlim=(0, 1))
     histogram.legend(fontsize="small")
-    return _save(figure, path)
+    return figure
 
 
-def plot_decision_curve(evaluations: Mapping[str, BinaryEvaluation], path: Path) -> Path:
+def plot_decision_curve(evaluations: Mapping[str, BinaryEvaluation]) -> Any:
     """Net benefit of each model against treat-all and treat-none."""
     figure, (axes,) = _figure(size=(6.0, 4.2))
     first = next(iter(evaluations.values())).decision_curve
@@ -117,10 +106,10 @@ def plot_decision_curve(evaluations: Mapping[str, BinaryEvaluation], path: Path)
         ylim=(-0.05 * top - 0.01, top * 1.1),
     )
     axes.legend(fontsize="small")
-    return _save(figure, path)
+    return figure
 
 
-def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], title: str, path: Path) -> Path:
+def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], title: str) -> Any:
     """A confusion matrix with counts in the cells (rows true class, columns predicted)."""
     size = max(3.5, 0.6 * len(class_names) + 2.5)
     figure, (axes,) = _figure(size=(size, size * 0.85))
@@ -141,10 +130,10 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], title: str, p
         axes.text(
             column, row, str(count), ha="center", va="center", color="white" if count > threshold else "black"
         )
-    return _save(figure, path)
+    return figure
 
 
-def plot_regression(values: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path) -> Path:
+def plot_regression(values: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Any:
     """Predicted against true values for each model, with the identity line."""
     figure, (axes,) = _figure()
     low = min(float(min(y.min(), p.min())) for y, p in values.values())
@@ -154,7 +143,7 @@ def plot_regression(values: Mapping[str, tuple[np.ndarray, np.ndarray]], path: P
     axes.plot([low, high], [low, high], linestyle=":", color="grey", label="identity")
     axes.set(xlabel="True value", ylabel="Predicted value", title="Predicted vs true")
     axes.legend(fontsize="small")
-    return _save(figure, path)
+    return figure
 
 
 def training_series(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -186,7 +175,7 @@ def training_series(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, d
     return x, series
 
 
-def plot_training_curves(history: Mapping[str, Sequence[Mapping[str, Any]]], path: Path) -> Path | None:
+def plot_training_curves(history: Mapping[str, Sequence[Mapping[str, Any]]]) -> Any | None:
     """Losses (keys ending in ``loss``) and validation metrics (other ``val_*`` keys) per epoch:
     one colour per model, one line style per series. Returns ``None`` when there is nothing to plot."""
     from matplotlib.ticker import MaxNLocator
@@ -215,4 +204,4 @@ def plot_training_curves(history: Mapping[str, Sequence[Mapping[str, Any]]], pat
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         if axes.lines:
             axes.legend(fontsize="small")
-    return _save(figure, path)
+    return figure

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate
-from medfusion_core.evaluation.predictions import EvaluationError, SplitPredictions
-from medfusion_core.evaluation.result import Result
+from medfusion_plugin_evaluation.bootstrap import Estimate
+from medfusion_plugin_evaluation.predictions import EvaluationError, SplitPredictions
+from medfusion_plugin_evaluation.result import Result
 
 MISSING = "(missing)"
 

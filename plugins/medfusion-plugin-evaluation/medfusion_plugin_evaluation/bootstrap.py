@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.result import Result
 from medfusion_core.kernels import get_kernel
 from medfusion_core.kernels import resample_indices as kernel_resample_indices
+from medfusion_plugin_evaluation.result import Result
 
 #: Coverage of every confidence interval.
 LEVEL = 0.95

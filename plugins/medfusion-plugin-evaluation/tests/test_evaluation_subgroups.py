@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from medfusion_plugin_evaluation.api import (
+    EvaluationError,
+    ModelPredictions,
+    SplitPredictions,
+    evaluate_model,
+)
+from medfusion_plugin_evaluation.compare import compare, compare_to_baselines
+from medfusion_plugin_evaluation.subgroups import MISSING, group_labels
 from sklearn.metrics import roc_auc_score
-
-from medfusion_core.evaluation import EvaluationError, ModelPredictions, SplitPredictions, evaluate_model
-from medfusion_core.evaluation.compare import compare, compare_to_baselines
-from medfusion_core.evaluation.subgroups import MISSING, group_labels
 
 
 def _binary(seed: int, n: int, signal: float, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

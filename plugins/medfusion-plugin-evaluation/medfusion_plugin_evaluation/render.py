@@ -1,4 +1,4 @@
-"""Render a report document (sections of text, tables and images) as Markdown or HTML.
+"""Render a report document (the sections of the report parts) as Markdown or HTML.
 
 The HTML is self-contained: inline CSS, no scripts, no external resources; the PNG plots are
 referenced by file name next to it and laid out side by side.
@@ -12,27 +12,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from medfusion_core.evaluation.bootstrap import Estimate
-
-
-@attrs.frozen
-class Table:
-    """A table of already formatted cells."""
-
-    header: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-
-
-@attrs.frozen
-class Section:
-    """A heading with paragraphs, bullet points, tables and images ``(file name, caption)``."""
-
-    heading: str
-    paragraphs: list[str] = attrs.field(factory=list)
-    bullets: list[str] = attrs.field(factory=list)
-    tables: list[Table] = attrs.field(factory=list)
-    images: list[tuple[str, str]] = attrs.field(factory=list)
+from medfusion_core.kinds.report import ReportSection, ReportTable
+from medfusion_plugin_evaluation.bootstrap import Estimate
 
 
 @attrs.frozen
@@ -40,7 +21,7 @@ class Document:
     """A whole report."""
 
     title: str
-    sections: list[Section]
+    sections: list[ReportSection]
 
 
 def format_value(value: Any) -> str:
@@ -58,7 +39,7 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(table: Table) -> list[str]:
+def _md_table(table: ReportTable) -> list[str]:
     lines = [f"*{table.caption}*", ""] if table.caption else []
     lines.append("| " + " | ".join(_md_cell(cell) for cell in table.header) + " |")
     lines.append("|" + "|".join(["---"] * len(table.header)) + "|")
@@ -77,8 +58,8 @@ def to_markdown(document: Document) -> str:
             lines += [f"- {bullet}" for bullet in section.bullets] + [""]
         for table in section.tables:
             lines += _md_table(table)
-        for file_name, caption in section.images:
-            lines += [f"![{caption}]({file_name})", ""]
+        for figure in section.figures:
+            lines += [f"![{figure.caption}]({figure.file})", ""]
     return "\n".join(lines)
 
 
@@ -97,7 +78,7 @@ figcaption { font-size: 0.9rem; color: #555; }
 """
 
 
-def _html_table(table: Table) -> str:
+def _html_table(table: ReportTable) -> str:
     caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in table.header)
     body = "".join(
@@ -106,17 +87,17 @@ def _html_table(table: Table) -> str:
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _html_section(section: Section) -> str:
+def _html_section(section: ReportSection) -> str:
     parts = [f"<h2>{html.escape(section.heading)}</h2>"]
     parts += [f"<p>{html.escape(paragraph)}</p>" for paragraph in section.paragraphs]
     if section.bullets:
         parts.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in section.bullets) + "</ul>")
     parts += [_html_table(table) for table in section.tables]
-    if section.images:
+    if section.figures:
         figures = "".join(
-            f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            for name, caption in section.images
+            f'<figure><img src="{html.escape(figure.file)}" alt="{html.escape(figure.caption)}">'
+            f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
+            for figure in section.figures
         )
         parts.append(f'<div class="plots">{figures}</div>')
     return "\n".join(parts)

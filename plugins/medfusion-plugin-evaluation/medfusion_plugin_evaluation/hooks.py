@@ -1,0 +1,41 @@
+"""Registers the ``evaluate`` command and the first-party report parts (import strings only)."""
+
+from __future__ import annotations
+
+from medfusion_core import ComponentSpec, hookimpl
+
+_SECTIONS = "medfusion_plugin_evaluation.sections"
+
+
+@hookimpl
+def medfusion_register_commands() -> list[ComponentSpec]:
+    """``medfusion evaluate RUN``."""
+    return [
+        ComponentSpec(
+            "evaluate",
+            "command",
+            "medfusion_plugin_evaluation.command:command",
+            "Evaluate a trained run and write its report.",
+        )
+    ]
+
+
+@hookimpl
+def medfusion_register_reports() -> list[ComponentSpec]:
+    """The sections of the first-party report, in their order."""
+    return [
+        ComponentSpec("summary", "report", f"{_SECTIONS}:Summary", "Settings and the verdict per baseline."),
+        ComponentSpec(
+            "models", "report", f"{_SECTIONS}:ModelsSideBySide", "Every model's metrics side by side."
+        ),
+        ComponentSpec(
+            "plots",
+            "report",
+            f"{_SECTIONS}:Plots",
+            "ROC, PR, calibration, decision-curve, confusion and training plots.",
+        ),
+        ComponentSpec(
+            "confusion", "report", f"{_SECTIONS}:ConfusionMatrix", "The reference's confusion matrix."
+        ),
+        ComponentSpec("subgroups", "report", f"{_SECTIONS}:Subgroups", "The headline metric per subgroup."),
+    ]
