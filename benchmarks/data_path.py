@@ -37,10 +37,10 @@ from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
+from medfusion_core.demo import write_demo
 
 from medfusion_core.config import load_config
 from medfusion_core.data.dataset import PreparedData, prepare_data
-from medfusion_core.demo import write_demo
 from medfusion_core.kernels import backend_report
 
 WORKERS, EPOCHS = 2, 3

@@ -22,14 +22,9 @@ def medfusion_register_commands() -> list[ComponentSpec]:
         _command("info", "info", "Show one plugin or component in detail."),
         _command("doctor", "doctor", "Check the environment, torch, plugin health and kernel backend."),
         _command("validate", "validate", "Check an experiment config without running it."),
-        _command("export", "export", "Export a trained run to ONNX, .pt2 or TorchScript and verify it."),
-        _command("demo-data", "demo_data", "Write a synthetic multimodal demo dataset and its config."),
         _command("new-plugin", "new_plugin", "Create a plugin package from the template."),
         _command("install", "install", "Install a plugin from the catalogue into this environment."),
-        _command("train", "train", "Train the fused model and/or its unimodal baselines from a config."),
         _command("evaluate", "evaluate", "Evaluate a trained run and write its report."),
-        _command("predict", "predict", "Score a new manifest with a trained run."),
-        _command("quickstart", "quickstart", "Demo data -> train fused + baselines -> evaluate -> report."),
     ]
 
 
@@ -39,19 +34,31 @@ def medfusion_register_readers() -> list[ComponentSpec]:
     readers = "medfusion_core.data.readers"
     return [
         ComponentSpec(
-            "pillow", "reader", f"{readers}:read_pillow", "PNG/JPEG/BMP/TIFF images (8/16-bit gray, RGB).",
+            "pillow",
+            "reader",
+            f"{readers}:read_pillow",
+            "PNG/JPEG/BMP/TIFF images (8/16-bit gray, RGB).",
             extra={"extensions": [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]},
         ),
         ComponentSpec(
-            "dicom", "reader", f"{readers}:read_dicom", "DICOM with rescale slope/intercept, MONOCHROME1.",
+            "dicom",
+            "reader",
+            f"{readers}:read_dicom",
+            "DICOM with rescale slope/intercept, MONOCHROME1.",
             extra={"extensions": [".dcm", ".dicom"]},
         ),
         ComponentSpec(
-            "nifti", "reader", f"{readers}:read_nifti", "NIfTI volumes as [D, H, W].",
+            "nifti",
+            "reader",
+            f"{readers}:read_nifti",
+            "NIfTI volumes as [D, H, W].",
             extra={"extensions": [".nii", ".nii.gz"]},
         ),
         ComponentSpec(
-            "numpy", "reader", f"{readers}:read_numpy", "NumPy .npy arrays (2D, HWC or 3D).",
+            "numpy",
+            "reader",
+            f"{readers}:read_numpy",
+            "NumPy .npy arrays (2D, HWC or 3D).",
             extra={"extensions": [".npy"]},
         ),
     ]

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
 PACKAGES = sorted([*ROOT.glob("plugins/*/pyproject.toml"), *ROOT.glob("native/pyproject.toml")])
 
+
 def _name(pyproject: Path) -> str:
     return tomllib.loads(pyproject.read_text())["project"]["name"]
 

@@ -81,9 +81,7 @@ def _print_table(payload: dict[str, Any]) -> None:
         if plugin["error"]:
             where = f" at {plugin['where']}" if plugin["where"] else ""
             detail = f"[{STATUS_STYLE[status]}]{plugin['error']}{where}[/]"
-        table.add_row(
-            plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail
-        )
+        table.add_row(plugin["name"], plugin["version"], f"[{STATUS_STYLE[status]}]{status}[/]", detail)
     out = console()
     out.print(table)
     for conflict in payload["conflicts"]:

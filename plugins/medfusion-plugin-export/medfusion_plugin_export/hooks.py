@@ -1,4 +1,5 @@
-"""Registers the exporters (import strings only: nothing heavy is imported here)."""
+"""Registers the exporters and the ``export`` command (import strings only: nothing heavy is
+imported here)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ _PARAMS = {
 
 
 @hookimpl
+def medfusion_register_commands() -> list[ComponentSpec]:
+    """``medfusion export``."""
+    return [
+        ComponentSpec(
+            "export",
+            "command",
+            "medfusion_plugin_export.command:command",
+            "Export a trained run to ONNX, .pt2 or TorchScript and verify it.",
+        )
+    ]
+
+
+@hookimpl
 def medfusion_register_exporters() -> list[ComponentSpec]:
     """ONNX (dynamo exporter), torch.export .pt2 and TorchScript (deprecated upstream)."""
     return [
@@ -21,7 +35,11 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:OnnxExporter",
             "ONNX via the dynamo exporter, dynamic batch, verified with ONNX Runtime.",
             _PARAMS,
-            extra={"formats": ["onnx"], "suffix": ".onnx"},
+            extra={
+                "formats": ["onnx"],
+                "suffixes": [".onnx"],
+                "predictor": "medfusion_plugin_export.predict:predict_with_artifact",
+            },
         ),
         ComponentSpec(
             "pt2",
@@ -29,7 +47,7 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:Pt2Exporter",
             "torch.export program (.pt2), dynamic batch, verified against eager PyTorch.",
             _PARAMS,
-            extra={"formats": ["pt2"], "suffix": ".pt2"},
+            extra={"formats": ["pt2"], "suffixes": [".pt2"]},
         ),
         ComponentSpec(
             "torchscript",
@@ -37,6 +55,6 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:TorchScriptExporter",
             "TorchScript (.ts) for older deployments; deprecated upstream, prefer pt2 or onnx.",
             _PARAMS,
-            extra={"formats": ["torchscript"], "suffix": ".ts", "deprecated": True},
+            extra={"formats": ["torchscript"], "suffixes": [".ts"], "deprecated": True},
         ),
     ]

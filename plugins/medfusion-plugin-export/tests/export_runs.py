@@ -109,9 +109,10 @@ def make_run(
     ``medfusion train`` uses. Must be called with the component plugins registered on the
     current host.
     """
+    from medfusion_core.demo import demo_config, write_demo
+
     from medfusion_core.config import structure_config
     from medfusion_core.data import prepare_data
-    from medfusion_core.demo import demo_config, write_demo
     from medfusion_core.model import build_model
     from medfusion_core.runs import RunPaths, read_json, save_checkpoint, write_json
     from medfusion_core.workflow import _write_run_files

@@ -14,11 +14,14 @@ import pytest
 import torch
 from medfusion_plugin_export.exporters import OnnxExporter
 from medfusion_plugin_export.predict import predict_with_artifact
+from medfusion_plugin_pipeline.prediction import predict_manifest
+from medfusion_plugin_pipeline.training import train_run
 
 from medfusion_core import runs
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.workflow import evaluate_run, load_variant, open_run, predict_manifest, train_run
+from medfusion_core.runs import load_variant, open_run
+from medfusion_core.workflow import evaluate_run
 
 PATIENTS, DEPTH, SIDE = 24, 12, 20
 SIZE = [8, 16, 16]

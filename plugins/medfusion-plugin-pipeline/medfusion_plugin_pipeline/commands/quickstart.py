@@ -15,16 +15,33 @@ def command(directory: Path, patients: int, force: bool) -> None:
     """Write the demo dataset into DIR, train the fused model and the image-only and clinical-only
     baselines, evaluate them and print where the report is (a few minutes on 2 CPU cores)."""
     from medfusion_core.config import load_config
-    from medfusion_core.demo import write_demo
-    from medfusion_core.workflow import evaluate_run, resolve_runs_dir, train_run
+    from medfusion_plugin_pipeline.demo import write_demo
+    from medfusion_plugin_pipeline.training import resolve_runs_dir, train_run
 
     folder = write_demo(directory, patients=patients, force=force)
     click.echo(f"demo data: {folder}")
     config = resolve_runs_dir(load_config(folder / "config.yaml"), folder / "runs")
     paths, _ = train_run(config, modalities="all")
-    report = evaluate_run(paths.root)
-    click.echo(_auroc_line(report.parent / "metrics.json"))
-    click.echo(f"report: {report}")
+    _evaluate_quietly(paths.root)
+    click.echo(_auroc_line(paths.report / "metrics.json"))
+    click.echo(f"report: {paths.report / 'report.html'}")
+
+
+def _evaluate_quietly(run: Path) -> None:
+    """Run the ``evaluate`` command the registry finds (whichever plugin provides it) on ``run``,
+    keeping its own output back: quickstart prints the summary itself."""
+    import contextlib
+    import io
+
+    from medfusion_core.errors import MedFusionError
+    from medfusion_core.registry import get_registry
+
+    try:
+        evaluate = get_registry().load("command", "evaluate")
+    except MedFusionError as exc:
+        raise MedFusionError(f"quickstart needs the 'evaluate' command ({exc})") from None
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluate.main(args=[str(run)], standalone_mode=False)
 
 
 def _auroc_line(metrics_file: Path) -> str:
