@@ -1,4 +1,4 @@
-"""The core's own plugin: the commands, readers and numpy reference kernels of medfusion-core.
+"""The core's own plugin: the commands and numpy reference kernels of medfusion-core.
 
 Core commands are registered through the same hook as third-party commands, so ``--help`` lists
 them from their specs without importing their modules.
@@ -25,40 +25,4 @@ def medfusion_register_commands() -> list[ComponentSpec]:
         _command("new-plugin", "new_plugin", "Create a plugin package from the template."),
         _command("install", "install", "Install a plugin from the catalogue into this environment."),
         _command("evaluate", "evaluate", "Evaluate a trained run and write its report."),
-    ]
-
-
-@hookimpl
-def medfusion_register_readers() -> list[ComponentSpec]:
-    """Image readers shipped with the core (``extra["extensions"]`` picks the reader for a file)."""
-    readers = "medfusion_core.data.readers"
-    return [
-        ComponentSpec(
-            "pillow",
-            "reader",
-            f"{readers}:read_pillow",
-            "PNG/JPEG/BMP/TIFF images (8/16-bit gray, RGB).",
-            extra={"extensions": [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]},
-        ),
-        ComponentSpec(
-            "dicom",
-            "reader",
-            f"{readers}:read_dicom",
-            "DICOM with rescale slope/intercept, MONOCHROME1.",
-            extra={"extensions": [".dcm", ".dicom"]},
-        ),
-        ComponentSpec(
-            "nifti",
-            "reader",
-            f"{readers}:read_nifti",
-            "NIfTI volumes as [D, H, W].",
-            extra={"extensions": [".nii", ".nii.gz"]},
-        ),
-        ComponentSpec(
-            "numpy",
-            "reader",
-            f"{readers}:read_numpy",
-            "NumPy .npy arrays (2D, HWC or 3D).",
-            extra={"extensions": [".npy"]},
-        ),
     ]

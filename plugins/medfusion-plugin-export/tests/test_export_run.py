@@ -15,8 +15,8 @@ import onnx
 import pytest
 import torch
 from click.testing import CliRunner
-from medfusion_core.commands.export import command as export_command
 from medfusion_plugin_export import standalone
+from medfusion_plugin_export.command import command as export_command
 from medfusion_plugin_export.predict import predict_with_artifact
 from medfusion_plugin_export.run_loading import load_run
 

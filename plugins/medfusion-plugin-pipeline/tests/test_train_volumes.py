@@ -6,6 +6,7 @@ from __future__ import annotations
 import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_cnn.hooks as cnn
 import medfusion_plugin_fusion.hooks as fusions
+import medfusion_plugin_readers.hooks as readers
 import medfusion_plugin_trainer.hooks as trainer
 import nibabel
 import numpy as np
@@ -34,6 +35,7 @@ def host(medfusion_host):
         (trainer, "medfusion-plugin-trainer"),
         (aggregators, "medfusion-plugin-aggregators"),
         (fusions, "medfusion-plugin-fusion"),
+        (readers, "medfusion-plugin-readers"),
     ]:
         medfusion_host.register(module, name)
     return medfusion_host

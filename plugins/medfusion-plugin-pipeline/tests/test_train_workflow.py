@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_fusion.hooks as fusions
+import medfusion_plugin_readers.hooks as readers
 import medfusion_plugin_trainer.hooks as trainer
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ def host(medfusion_host):
         (trainer, "medfusion-plugin-trainer"),
         (aggregators, "medfusion-plugin-aggregators"),
         (fusions, "medfusion-plugin-fusion"),
+        (readers, "medfusion-plugin-readers"),
     ]:
         medfusion_host.register(module, name)
     return medfusion_host

@@ -1,59 +1,21 @@
-"""Image readers by file type and the :func:`read_image` dispatcher.
-
-A reader is a factory ``read(path) -> np.ndarray`` registered through the readers hook with
-``extra={"extensions": [...]}``. It returns a 2D image ``[H, W]`` or ``[H, W, C]`` or a 3D volume
-``[D, H, W]`` of dtype uint8, uint16, int16 or float32 (the dtypes the ``preprocess_into`` kernel
-takes). Any failure to read a file raises :class:`DataError` naming the file.
+"""The first-party image readers: Pillow (PNG/JPEG/BMP/TIFF), pydicom (DICOM), nibabel (NIfTI)
+and NumPy (``.npy``), registered through the readers hook (see ``medfusion_core.data.readers``
+for what a reader returns). Any failure to read a file raises ``DataError`` naming the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medfusion_core.errors import DataError, MedFusionError
-
-if TYPE_CHECKING:
-    from medfusion_core.registry import ComponentRegistry
-    from medfusion_core.specs import ComponentSpec
-
-#: dtypes the image kernels accept; anything else is converted to float32.
-KERNEL_DTYPES = (np.uint8, np.uint16, np.int16, np.float32)
-
-
-def as_kernel_dtype(array: np.ndarray) -> np.ndarray:
-    """``array`` with a dtype the kernels accept: bool becomes uint8 0/255, other dtypes float32."""
-    if array.dtype == np.bool_:
-        return array.astype(np.uint8) * np.uint8(255)
-    if array.dtype.type in KERNEL_DTYPES:
-        return array
-    return array.astype(np.float32)
-
-
-def _unreadable(path: Path, what: str, exc: BaseException) -> DataError:
-    """The DataError raised for a file a reader cannot decode."""
-    if isinstance(exc, FileNotFoundError):
-        return DataError(f"{path}: image file not found; fix the path in the manifest")
-    reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return DataError(f"{path}: cannot read as {what} ({reason}); check or replace the file")
+from medfusion_core.data.readers import as_kernel_dtype, unreadable
+from medfusion_core.errors import DataError
 
 
 def read_pillow(path: str | Path) -> np.ndarray:
-    """PNG/JPEG/BMP/TIFF as :func:`decode_pillow` gives them; PNG files go through the
-    ``decode_png`` kernel (Rust when the native plugin is active, same arrays)."""
-    from medfusion_core.kernels import get_kernel
-
-    if str(path).lower().endswith(".png"):
-        return get_kernel("decode_png")(str(path))
-    return decode_pillow(path)
-
-
-def decode_pillow(path: str | Path) -> np.ndarray:
-    """An image file with Pillow: 8-bit gray -> uint8 ``[H, W]``, 16-bit gray -> uint16,
+    """An image file with Pillow (for PNG files the arrays of the ``decode_png`` kernel, which the
+    data path uses instead when it is accelerated): 8-bit gray -> uint8 ``[H, W]``, 16-bit gray -> uint16,
     colour -> uint8 ``[H, W, 3]`` (alpha dropped, palettes expanded), float -> float32."""
     from PIL import Image
 
@@ -67,7 +29,7 @@ def decode_pillow(path: str | Path) -> np.ndarray:
                 image = image.convert(target)
             array = np.asarray(image)
     except Exception as exc:  # Pillow raises many types for bad files
-        raise _unreadable(path, "an image (Pillow)", exc) from None
+        raise unreadable(path, "an image (Pillow)", exc) from None
     if mode.startswith("I;16"):
         array = array.astype(np.uint16)
     elif mode == "I":
@@ -85,7 +47,7 @@ def _dicom_dataset(path: Path, *, pixels: bool):
         if pixels:
             return dataset, dataset.pixel_array
     except Exception as exc:  # pydicom raises many types for bad files
-        raise _unreadable(path, "DICOM", exc) from None
+        raise unreadable(path, "DICOM", exc) from None
     return dataset, None
 
 
@@ -156,7 +118,7 @@ def read_nifti(path: str | Path) -> np.ndarray:
     try:
         volume = np.asarray(nibabel.load(path).get_fdata(dtype=np.float32))
     except Exception as exc:  # nibabel raises many types for bad files
-        raise _unreadable(path, "NIfTI", exc) from None
+        raise unreadable(path, "NIfTI", exc) from None
     while volume.ndim > 3 and volume.shape[-1] == 1:
         volume = volume[..., 0]
     if volume.ndim not in (2, 3):
@@ -170,43 +132,7 @@ def read_numpy(path: str | Path) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises many types for bad files
-        raise _unreadable(path, "NumPy .npy", exc) from None
+        raise unreadable(path, "NumPy .npy", exc) from None
     if array.ndim not in (2, 3):
         raise DataError(f"{path}: array has shape {array.shape}; expected [H, W], [H, W, C] or [D, H, W]")
     return np.ascontiguousarray(as_kernel_dtype(array))
-
-
-@lru_cache(maxsize=8)
-def _reader_table(registry: ComponentRegistry) -> tuple[tuple[str, ComponentSpec], ...]:
-    """``(extension, spec)`` of every registered reader, longest extension first."""
-    pairs = [
-        (ext.lower(), spec) for spec in registry.specs("reader") for ext in spec.extra.get("extensions", [])
-    ]
-    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-def reader_for(path: str | Path) -> Callable[[Path], np.ndarray]:
-    """The registered reader whose longest extension matches ``path`` (case-insensitive)."""
-    from medfusion_core.registry import get_registry
-
-    name = Path(path).name.lower()
-    table = _reader_table(get_registry())
-    spec = next((spec for extension, spec in table if name.endswith(extension)), None)
-    if spec is None:
-        known = ", ".join(sorted({extension for extension, _ in table}))
-        raise DataError(f"{path}: no image reader for this file type; known: {known}")
-    try:
-        return spec.load()
-    except MedFusionError as exc:
-        raise DataError(f"{path}: {exc}") from None
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read the image at ``path`` with the reader registered for its extension."""
-    return reader_for(path)(Path(path))
-
-
-def default_window(path: str | Path) -> tuple[float, float] | None:
-    """The window a file carries itself (DICOM window or stored range), or ``None``."""
-    name = Path(path).name.lower()
-    return dicom_window(path) if name.endswith((".dcm", ".dicom")) else None
