@@ -10,11 +10,12 @@ fails when a page on disk differs from what would be generated. Generated pages 
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,27 +170,39 @@ def _command_help(command: click.Command, ctx: click.Context) -> str:
     return formatter.getvalue().rstrip()
 
 
-def cli_page() -> str:
-    """``docs/reference/cli.md`` from the ``medfusion`` click group (core commands only)."""
+def _commands_help(plugins: Sequence[tuple[Any, str]] = ()) -> list[str]:
+    """``## `medfusion NAME` `` sections of the commands of the core plus the hook modules
+    ``plugins`` (``(module, plugin name)``), as ``--help`` prints them: the root group's first,
+    unless plugins are given."""
     from medfusion_core.cli import cli as main
     from medfusion_core.testing import isolated_host
 
-    with isolated_host():
+    with isolated_host() as host:
+        for module, name in plugins:
+            host.register(module, name)
         settings = {**main.context_settings, "terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH}
         root = click.Context(main, info_name="medfusion", **settings)
         root.meta["medfusion.host_configured"] = True
-        sections = [f"## `medfusion`\n\n```text\n{_command_help(main, root)}\n```"]
+        sections = [] if plugins else [f"## `medfusion`\n\n```text\n{_command_help(main, root)}\n```"]
+        names = {spec.name for spec in host.specs("command") if spec.plugin in {n for _, n in plugins}}
         for name in main.list_commands(root):
+            if plugins and name not in names:
+                continue
             command = main.get_command(root, name)
             assert command is not None
             ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH)
             sections.append(f"## `medfusion {name}`\n\n```text\n{_command_help(command, ctx)}\n```")
+    return sections
+
+
+def cli_page() -> str:
+    """``docs/reference/cli.md`` from the ``medfusion`` click group (core commands only)."""
     intro = """
 Every command of the core, as printed by `medfusion COMMAND --help`. Plugins may add commands
-(`medfusion --help` lists the installed ones). Errors are printed on one line and exit non-zero;
-`--traceback` shows the full traceback.
+(`medfusion --help` lists the installed ones; first-party plugins' commands are on their pages).
+Errors are printed on one line and exit non-zero; `--traceback` shows the full traceback.
 """
-    return _page("CLI reference", intro, sections)
+    return _page("CLI reference", intro, _commands_help())
 
 
 # -- hook reference ---------------------------------------------------------------------------
@@ -259,6 +272,10 @@ Install with `medfusion install {entry.name}` (or `pip install {entry.name}`).
 {components}
 """
     body = [f"## From the README\n\n{_demote_headings(readme)}"] if readme else []
+    if "command" in entry.components:
+        module = importlib.import_module(entry.entry_point)
+        commands = _commands_help([(module, entry.name)])
+        body.append("## Commands\n\n" + "\n\n".join(_demote_headings(c) for c in commands))
     return _page(entry.name, facts, body)
 
 
