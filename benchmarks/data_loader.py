@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
-from medfusion_core.demo import write_demo
+from medfusion_plugin_pipeline.demo import write_demo
 
 from medfusion_core.config import load_config
 from medfusion_core.data import prepare_data
