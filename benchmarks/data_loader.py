@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
+from medfusion_plugin_pipeline.demo import write_demo
 
 from medfusion_core.config import load_config
 from medfusion_core.data import prepare_data
-from medfusion_core.demo import write_demo
 from medfusion_core.kernels import backend_report
 
 PATIENTS = 240

@@ -1,7 +1,7 @@
 """One training epoch of the quickstart data path: read + augment + preprocess + batch.
 
 Contenders, measured in this run on the training split of the demo dataset
-(``medfusion_core.demo``: 500 patients, 300 of them in ``train``, 0-2 views of 64x64 8-bit PNG,
+(``medfusion_plugin_pipeline.demo``: 500 patients, 300 of them in ``train``, 0-2 views of 64x64 8-bit PNG,
 each with a lesion-mask PNG; the demo config's batch size, 8):
 
 - MedFusion: ``BatchLoader(backend="threads", workers=2, cache=False)`` whose kernels are the
@@ -37,10 +37,10 @@ from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
+from medfusion_plugin_pipeline.demo import write_demo
 
 from medfusion_core.config import load_config
 from medfusion_core.data.dataset import PreparedData, prepare_data
-from medfusion_core.demo import write_demo
 from medfusion_core.kernels import backend_report
 
 WORKERS, EPOCHS = 2, 3

@@ -10,6 +10,7 @@ generated. Generated pages start with :data:`MARKER` and must not be edited by h
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import re
@@ -204,7 +205,6 @@ commands). Errors are printed on one line and exit non-zero; `--traceback` shows
 
 def plugin_commands(entry: Any) -> list[str]:
     """The ``--help`` of each command a first-party plugin adds, from its hooks module alone."""
-    import importlib
 
     from medfusion_core.testing import isolated_host
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from medfusion_core import kinds
 from medfusion_core.errors import AmbiguousComponentError, ComponentNotFoundError
 from medfusion_core.kinds.exporter import ExporterInfo
 from medfusion_core.kinds.kernel import KernelInfo
-from medfusion_core.kinds.reader import ReaderInfo
 from medfusion_core.specs import ComponentSpec
 
 
@@ -32,6 +31,7 @@ class ComponentRegistry:
         self._by_kind: dict[str, dict[str, list[ComponentSpec]]] = {kind: {} for kind in kinds.NAMES}
         for spec in specs:
             self._by_kind[spec.kind].setdefault(spec.name, []).append(spec)
+        self._suffixes: dict[tuple[str, str], list[tuple[str, ComponentSpec]]] = {}
 
     def specs(self, kind: str) -> list[ComponentSpec]:
         """Every spec of ``kind``, sorted by name then plugin."""
@@ -110,20 +110,54 @@ class ComponentRegistry:
 
     def reader(self, path: str | Path) -> ComponentSpec:
         """The reader whose longest extension matches ``path`` (case-insensitive)."""
+        return self._by_suffix(
+            "reader",
+            "extensions",
+            path,
+            "image reader for this file type",
+            "readers come with plugins, e.g. medfusion-plugin-readers",
+        )
+
+    def artifact_exporter(self, path: str | Path) -> ComponentSpec:
+        """The exporter whose predictor scores artifacts like ``path`` (by longest suffix)."""
+        return self._by_suffix(
+            "exporter",
+            "suffixes",
+            path,
+            "exporter scores this kind of artifact",
+            "medfusion-plugin-export scores .onnx",
+            usable=lambda spec: bool(spec.info.predictor),  # type: ignore[attr-defined]
+        )
+
+    def _by_suffix(
+        self,
+        kind: str,
+        field: str,
+        path: str | Path,
+        what: str,
+        hint: str,
+        usable: Callable[[ComponentSpec], bool] = lambda spec: True,
+    ) -> ComponentSpec:
+        """The usable ``kind`` spec whose longest ``info.<field>`` suffix matches ``path``."""
         name = Path(path).name.lower()
-        matches = [
-            (len(ext), spec)
-            for spec in self.specs("reader")
-            if isinstance(spec.info, ReaderInfo)
-            for ext in spec.info.extensions
-            if name.endswith(ext)
-        ]
+        table = [(suffix, spec) for suffix, spec in self._suffix_table(kind, field) if usable(spec)]
+        matches = [(suffix, spec) for suffix, spec in table if name.endswith(suffix)]
         if not matches:
-            known = sorted(ext for spec in self.specs("reader") for ext in spec.extra.get("extensions", []))
-            raise ComponentNotFoundError(f"no reader for {path}; readers handle {', '.join(known)}")
-        longest = max(length for length, _ in matches)
-        readers = [spec for length, spec in matches if length == longest]
-        return _only(readers, f"reader for {Path(path).name!r}", remedy="disable one with --disable <plugin>")
+            known = ", ".join(sorted({suffix for suffix, _ in table})) or "none"
+            raise ComponentNotFoundError(f"{path}: no {what}; known: {known} ({hint})")
+        longest = [spec for suffix, spec in matches if len(suffix) == len(matches[0][0])]
+        return _only(longest, f"{kind} for {Path(path).name!r}", remedy="disable one with --disable <plugin>")
+
+    def _suffix_table(self, kind: str, field: str) -> list[tuple[str, ComponentSpec]]:
+        """``(suffix, spec)`` of every ``kind`` spec by the suffix list ``info.<field>``, longest
+        suffix first; built once per registry (readers are looked up for every image)."""
+        key = (kind, field)
+        if key not in self._suffixes:
+            pairs = [
+                (suffix.lower(), spec) for spec in self.specs(kind) for suffix in getattr(spec.info, field)
+            ]
+            self._suffixes[key] = sorted(pairs, key=lambda pair: -len(pair[0]))
+        return self._suffixes[key]
 
     def exporter(self, fmt: str) -> ComponentSpec:
         """The exporter serving ``--format fmt`` (or ``plugin:fmt``)."""
@@ -137,7 +171,7 @@ class ComponentRegistry:
             and (not sep or spec.plugin == canonicalize_name(plugin))
         ]
         if not serving:
-            known = sorted({f for spec in specs for f in spec.extra.get("formats", [])})
+            known = sorted({f for spec in specs for f in spec.info.formats})  # type: ignore[attr-defined]
             raise ComponentNotFoundError(
                 f"no exporter for format {fmt!r}; installed formats: {', '.join(known) or 'none'}"
             )

@@ -40,6 +40,8 @@ from medfusion_core.kinds.backbone import BackboneInfo
 from medfusion_core.registry import get_registry
 
 MODALITIES = ("fused", "image", "clinical")
+#: The batch entries the model takes, in the order of :meth:`MultimodalModel.forward`'s arguments.
+MODEL_INPUTS = ("images", "view_mask", "clinical", "modality_mask")
 
 
 def _create(kind: str, path: str, name: str, *args: Any, params: dict[str, Any], **fixed: Any) -> Any:
@@ -286,6 +288,22 @@ class MultimodalModel(nn.Module):
             if self.tabular is not None:
                 fused = zero_masked(fused, clinical_present)
         return {"logits": self.head(fused), **extras}
+
+    def component_labels(self, config: ExperimentConfig) -> dict[str, str]:
+        """Sub-module paths of this model -> the names ``config`` gives them (for error messages
+        that name the component at fault); only the sub-modules this variant has."""
+        model = config.model
+        labels = {
+            "image_encoder.backbone": f"backbone {model.backbone.name!r}",
+            "image_encoder.aggregator": f"aggregator {model.aggregator.name!r}",
+            "fusion": f"fusion {model.fusion.name!r}",
+            "tabular": "the tabular encoder (model.tabular)",
+            "head": "the head (model.head)",
+        }
+        if model.backbone.attention is not None:
+            labels["image_encoder.attention"] = f"attention {model.backbone.attention.name!r}"
+        present = {name for name, _ in self.named_modules()}
+        return {path: label for path, label in labels.items() if path in present}
 
 
 def build_model(config: ExperimentConfig, *, clinical_features: int, num_outputs: int) -> MultimodalModel:

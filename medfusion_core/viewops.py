@@ -1,8 +1,8 @@
 """Reference kernels of the batch data path: PNG decoding and filling a batch of views.
 
 ``decode_png(path) -> np.ndarray``
-    A PNG as :func:`medfusion_core.data.readers.decode_pillow` returns it (uint8/uint16
-    ``[H, W]`` or uint8 ``[H, W, 3]``); an unreadable file raises
+    A PNG as the reader registered for ``.png`` returns it (``medfusion-plugin-readers``: uint8/
+    uint16 ``[H, W]`` or uint8 ``[H, W, 3]``); an unreadable file raises
     :class:`~medfusion_core.errors.DataError` naming it.
 
 ``fill_views(jobs, images, masks, *, mean, std) -> list[tuple[int, str]]``
@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -71,10 +72,10 @@ def binary_mask(array: np.ndarray, spatial: int) -> np.ndarray:
 
 
 def decode_png(path: str) -> np.ndarray:
-    """Decode the PNG at ``path`` with Pillow (see the module docstring)."""
-    from medfusion_core.data.readers import decode_pillow
+    """Decode the PNG at ``path`` with the reader registered for it (see the module docstring)."""
+    from medfusion_core.data.readers import reader_for
 
-    return decode_pillow(path)
+    return reader_for(path)(Path(path))
 
 
 def view_source(value: str | np.ndarray, *, mask: bool, spatial: int) -> np.ndarray:

@@ -84,7 +84,7 @@ def test_readers_match_the_longest_extension_and_clashes_are_ambiguous(medfusion
     clash = r"reader for 'x.png'.*medfusion-core, mf-two.*--disable"
     with pytest.raises(AmbiguousComponentError, match=clash):
         registry.reader("x.png")
-    with pytest.raises(ComponentNotFoundError, match="no reader for"):
+    with pytest.raises(ComponentNotFoundError, match="no image reader for"):
         registry.reader("x.unknown")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from medfusion_plugin_readers import hooks as readers_hooks
 from PIL import Image
 
 from medfusion_core.config import structure_config
@@ -17,8 +18,14 @@ from medfusion_core.errors import DataError
 from medfusion_core.imageops import preprocess_into
 from medfusion_core.runs import shard_batch
 
-#: Only the core plugin (reference kernels, core readers): installed plugins never leak in.
-pytestmark = pytest.mark.usefixtures("medfusion_host")
+
+@pytest.fixture(autouse=True)
+def readers(medfusion_host):
+    """Only the core plugin (reference kernels) and the image readers: installed plugins never
+    leak in."""
+    medfusion_host.register(readers_hooks, "medfusion-plugin-readers")
+    return medfusion_host
+
 
 ROWS = [  # patient, views, age, sex, label
     ("p0", ["p0a.png", "p0b.png"], 50.0, "F", 1),

@@ -1,4 +1,4 @@
-"""The data layer: manifest, readers, labels, tabular preprocessing, splits and batch loaders.
+"""The data layer: manifest, reader lookup, labels, tabular preprocessing, splits and batch loaders.
 
 Typical use::
 

@@ -1,24 +1,26 @@
-"""Image readers by file type and the :func:`read_image` dispatcher.
+"""Finding the image reader for a file through the registry, and the :func:`read_image` dispatcher.
 
 A reader is a factory ``read(path) -> np.ndarray`` registered through the readers hook with
-``extra={"extensions": [...]}``. It returns a 2D image ``[H, W]`` or ``[H, W, C]`` or a 3D volume
+:class:`~medfusion_core.kinds.reader.ReaderInfo` (the first-party ones are in
+``medfusion-plugin-readers``). It returns a 2D image ``[H, W]`` or ``[H, W, C]`` or a 3D volume
 ``[D, H, W]`` of dtype uint8, uint16, int16 or float32 (the dtypes the ``preprocess_into`` kernel
-takes). Any failure to read a file raises :class:`DataError` naming the file.
+takes). Any failure to read a file raises :class:`DataError` naming the file. ``ReaderInfo``'s
+``png_kernel`` lets the active ``decode_png`` kernel decode PNG files; its ``window`` names the
+function giving the display window a file carries itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import numpy as np
 
-from medfusion_core.errors import DataError, MedFusionError
+from medfusion_core.errors import ComponentNotFoundError, DataError, MedFusionError
 
 if TYPE_CHECKING:
-    from medfusion_core.registry import ComponentRegistry
     from medfusion_core.specs import ComponentSpec
 
 #: dtypes the image kernels accept; anything else is converted to float32.
@@ -34,179 +36,63 @@ def as_kernel_dtype(array: np.ndarray) -> np.ndarray:
     return array.astype(np.float32)
 
 
-def _unreadable(path: Path, what: str, exc: BaseException) -> DataError:
-    """The DataError raised for a file a reader cannot decode."""
+def unreadable(path: Path, what: str, exc: BaseException) -> DataError:
+    """The one-line DataError a reader raises for a file it cannot decode as ``what``."""
     if isinstance(exc, FileNotFoundError):
         return DataError(f"{path}: image file not found; fix the path in the manifest")
     reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
     return DataError(f"{path}: cannot read as {what} ({reason}); check or replace the file")
 
 
-def read_pillow(path: str | Path) -> np.ndarray:
-    """PNG/JPEG/BMP/TIFF as :func:`decode_pillow` gives them; PNG files go through the
-    ``decode_png`` kernel (Rust when the native plugin is active, same arrays)."""
-    from medfusion_core.kernels import get_kernel
-
-    if str(path).lower().endswith(".png"):
-        return get_kernel("decode_png")(str(path))
-    return decode_pillow(path)
-
-
-def decode_pillow(path: str | Path) -> np.ndarray:
-    """An image file with Pillow: 8-bit gray -> uint8 ``[H, W]``, 16-bit gray -> uint16,
-    colour -> uint8 ``[H, W, 3]`` (alpha dropped, palettes expanded), float -> float32."""
-    from PIL import Image
-
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode in ("1", "L", "LA", "P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
-                target = "L" if mode in ("1", "L", "LA") else "RGB"
-                image = image.convert(target)
-            array = np.asarray(image)
-    except Exception as exc:  # Pillow raises many types for bad files
-        raise _unreadable(path, "an image (Pillow)", exc) from None
-    if mode.startswith("I;16"):
-        array = array.astype(np.uint16)
-    elif mode == "I":
-        fits = array.size == 0 or (array.min() >= 0 and array.max() <= 65535)
-        array = array.astype(np.uint16 if fits else np.float32)
-    return as_kernel_dtype(np.ascontiguousarray(array))
-
-
-def _dicom_dataset(path: Path, *, pixels: bool):
-    """The pydicom dataset of ``path`` (without pixel data unless ``pixels``)."""
-    import pydicom
-
-    try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=not pixels)
-        if pixels:
-            return dataset, dataset.pixel_array
-    except Exception as exc:  # pydicom raises many types for bad files
-        raise _unreadable(path, "DICOM", exc) from None
-    return dataset, None
-
-
-def _is_monochrome1(dataset) -> bool:
-    return str(getattr(dataset, "PhotometricInterpretation", "")).upper() == "MONOCHROME1"
-
-
-def read_dicom(path: str | Path) -> np.ndarray:
-    """A DICOM file as float32 ``[H, W]`` (multi-frame: ``[frames, H, W]``; colour: ``[H, W, 3]``).
-
-    ``RescaleSlope`` and ``RescaleIntercept`` are applied (``v * slope + intercept``).
-    MONOCHROME1 images (low values shown bright) are negated so that larger is always brighter;
-    :func:`dicom_window` negates their window to match.
-    """
-    path = Path(path)
-    dataset, pixels = _dicom_dataset(path, pixels=True)
-    slope = float(getattr(dataset, "RescaleSlope", 1.0) or 1.0)
-    intercept = float(getattr(dataset, "RescaleIntercept", 0.0) or 0.0)
-    values = pixels.astype(np.float64) * slope + intercept
-    if _is_monochrome1(dataset):
-        values = -values
-    return np.ascontiguousarray(values, dtype=np.float32)
-
-
-def _first(value: object) -> float:
-    """The first number of a possibly multi-valued DICOM element."""
-    try:
-        return float(value[0])  # type: ignore[index]
-    except TypeError:
-        return float(value)  # type: ignore[arg-type]
-
-
-def dicom_window(path: str | Path) -> tuple[float, float] | None:
-    """The display window ``(low, high)`` of a DICOM file in the units :func:`read_dicom` returns.
-
-    From ``WindowCenter``/``WindowWidth`` (first value) as ``(c - w/2, c + w/2)``; without them
-    the full range of the stored values (``BitsStored``, ``PixelRepresentation``) after rescale.
-    Negated and swapped for MONOCHROME1. ``None`` when neither can be determined.
-    """
-    path = Path(path)
-    dataset, _ = _dicom_dataset(path, pixels=False)
-    center, width = getattr(dataset, "WindowCenter", None), getattr(dataset, "WindowWidth", None)
-    if center is not None and width is not None and _first(width) > 0:
-        low, high = _first(center) - _first(width) / 2.0, _first(center) + _first(width) / 2.0
-    else:
-        bits = getattr(dataset, "BitsStored", None)
-        if bits is None:
-            return None
-        signed = int(getattr(dataset, "PixelRepresentation", 0)) == 1
-        lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-        slope = float(getattr(dataset, "RescaleSlope", 1.0) or 1.0)
-        intercept = float(getattr(dataset, "RescaleIntercept", 0.0) or 0.0)
-        low, high = sorted((lo * slope + intercept, hi * slope + intercept))
-    if _is_monochrome1(dataset):
-        low, high = -high, -low
-    return low, high
-
-
-def read_nifti(path: str | Path) -> np.ndarray:
-    """A NIfTI volume (``.nii``/``.nii.gz``) as float32 ``[D, H, W]`` (the file's scaling applied).
-
-    The stored axes ``(x, y, z)`` become ``(z, y, x)``; trailing singleton axes are dropped, and a
-    2D file gives ``[H, W]``.
-    """
-    import nibabel
-
-    path = Path(path)
-    try:
-        volume = np.asarray(nibabel.load(path).get_fdata(dtype=np.float32))
-    except Exception as exc:  # nibabel raises many types for bad files
-        raise _unreadable(path, "NIfTI", exc) from None
-    while volume.ndim > 3 and volume.shape[-1] == 1:
-        volume = volume[..., 0]
-    if volume.ndim not in (2, 3):
-        raise DataError(f"{path}: NIfTI image has shape {volume.shape}; expected a 2D or 3D image")
-    return np.ascontiguousarray(volume.T)
-
-
-def read_numpy(path: str | Path) -> np.ndarray:
-    """A ``.npy`` array (no pickles) in a kernel dtype: bool -> uint8 0/255, others float32."""
-    path = Path(path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except Exception as exc:  # numpy raises many types for bad files
-        raise _unreadable(path, "NumPy .npy", exc) from None
-    if array.ndim not in (2, 3):
-        raise DataError(f"{path}: array has shape {array.shape}; expected [H, W], [H, W, C] or [D, H, W]")
-    return np.ascontiguousarray(as_kernel_dtype(array))
-
-
-@lru_cache(maxsize=8)
-def _reader_table(registry: ComponentRegistry) -> tuple[tuple[str, ComponentSpec], ...]:
-    """``(extension, spec)`` of every registered reader, longest extension first."""
-    pairs = [
-        (ext.lower(), spec) for spec in registry.specs("reader") for ext in spec.extra.get("extensions", [])
-    ]
-    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-def reader_for(path: str | Path) -> Callable[[Path], np.ndarray]:
-    """The registered reader whose longest extension matches ``path`` (case-insensitive)."""
+def reader_spec(path: str | Path) -> ComponentSpec:
+    """The spec of the registered reader whose longest extension matches ``path``
+    (case-insensitive); raises :class:`DataError` listing the known extensions when none does."""
     from medfusion_core.registry import get_registry
 
-    name = Path(path).name.lower()
-    table = _reader_table(get_registry())
-    spec = next((spec for extension, spec in table if name.endswith(extension)), None)
-    if spec is None:
-        known = ", ".join(sorted({extension for extension, _ in table}))
-        raise DataError(f"{path}: no image reader for this file type; known: {known}")
     try:
-        return spec.load()
+        return get_registry().reader(path)
+    except ComponentNotFoundError as exc:
+        raise DataError(str(exc)) from None
+
+
+def _load(spec: ComponentSpec, path: str | Path, factory: str | None = None) -> Callable:
+    """``spec``'s factory (or the import string ``factory`` in its plugin), errors naming ``path``."""
+    try:
+        return (spec if factory is None else attrs.evolve(spec, factory=factory)).load()
     except MedFusionError as exc:
         raise DataError(f"{path}: {exc}") from None
 
 
+def reader_for(path: str | Path) -> Callable[[Path], np.ndarray]:
+    """The registered reader whose longest extension matches ``path`` (case-insensitive)."""
+    return _load(reader_spec(path), path)
+
+
+def png_kernel_reads(path: str | Path = "view.png") -> bool:
+    """Whether PNG files like ``path`` may be decoded by the ``decode_png`` kernel: their reader
+    declares ``"png_kernel": True`` (it returns the kernel's arrays). ``False`` when no reader
+    takes PNG files."""
+    if not str(path).lower().endswith(".png"):
+        return False
+    try:
+        return reader_spec(path).info.png_kernel  # type: ignore[attr-defined]
+    except DataError:
+        return False
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """Read the image at ``path`` with the reader registered for its extension."""
+    """Read the image at ``path`` with the reader registered for its extension (a PNG through the
+    active ``decode_png`` kernel when its reader allows it, see :func:`png_kernel_reads`)."""
+    if png_kernel_reads(path):
+        from medfusion_core.kernels import get_kernel
+
+        return get_kernel("decode_png")(str(path))
     return reader_for(path)(Path(path))
 
 
 def default_window(path: str | Path) -> tuple[float, float] | None:
-    """The window a file carries itself (DICOM window or stored range), or ``None``."""
-    name = Path(path).name.lower()
-    return dicom_window(path) if name.endswith((".dcm", ".dicom")) else None
+    """The window a file carries itself (from its reader's ``window`` function, e.g. a DICOM
+    window or stored range), or ``None``."""
+    spec = reader_spec(path)
+    window = spec.info.window  # type: ignore[attr-defined]
+    return None if window is None else _load(spec, path, window)(path)

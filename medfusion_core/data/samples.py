@@ -20,7 +20,7 @@ import numpy as np
 from medfusion_core.config import ExperimentConfig
 from medfusion_core.data.augment import ViewAugment, identity, sample_rng, sample_views
 from medfusion_core.data.manifest import Manifest
-from medfusion_core.data.readers import default_window, read_image, read_pillow, reader_for
+from medfusion_core.data.readers import default_window, png_kernel_reads, read_image
 from medfusion_core.errors import DataError
 from medfusion_core.kernels import get_kernel
 from medfusion_core.viewops import ViewJob, binary_mask
@@ -86,8 +86,8 @@ class SampleWriter:
         self.with_masks = config.data.mask is not None
         self.mean, self.std = self._channel_stats()
         self.window = tuple(self.image.window) if self.image.window else None
-        # PNG files may go to the kernel as paths when the core's Pillow reader is theirs.
-        self._png_paths = self.spatial == 2 and reader_for("view.png") is read_pillow
+        # PNG files may go to the kernel as paths when their reader returns the kernel's arrays.
+        self._png_paths = self.spatial == 2 and png_kernel_reads()
 
     @property
     def view_shape(self) -> tuple[int, ...]:

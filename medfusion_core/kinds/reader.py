@@ -48,9 +48,15 @@ class ReaderInfo(Info):
 
     Attributes:
         extensions: file suffixes served (lower case, with the dot: ``.nii.gz``).
+        png_kernel: the reader returns for ``.png`` files exactly what the ``decode_png`` kernel
+            returns, so PNG files are decoded by the active kernel (Rust with the native plugin).
+        window: import string of ``function(path) -> (low, high) | None``, the display window a
+            file carries itself (e.g. a DICOM window), used when the config sets none.
     """
 
     extensions: tuple[str, ...] = attrs.field(default=(), converter=_suffixes)
+    png_kernel: bool = False
+    window: str | None = None
 
 
 KIND = Kind("reader", medfusion_register_readers, ReaderInfo, Reader)

@@ -18,6 +18,7 @@ from medfusion_core.errors import MedFusionError
 from medfusion_core.imageops import DTYPE_SCALE
 from medfusion_core.kernels import check_binary_scores
 from medfusion_core.viewops import ViewJob, view_source
+from medfusion_core.viewops import decode_png as reference_decode_png
 from medfusion_plugin_native import _native
 
 __all__ = [
@@ -240,13 +241,11 @@ def intensity_jitter(x: np.ndarray, scale: float, shift: float) -> None:
 
 def decode_png(path: str) -> np.ndarray:
     """Decode a PNG in Rust (8/16-bit grey, 8-bit grey+alpha, RGB, RGBA) with the GIL released;
-    other PNGs and unreadable files go to Pillow, so the result (or the DataError) is exactly
-    ``medfusion_core.viewops.decode_png``'s."""
+    other PNGs and unreadable files go to the reference kernel (the registered PNG reader), so the
+    result (or the DataError) is exactly ``medfusion_core.viewops.decode_png``'s."""
     decoded = _native.decode_png(str(path))
     if decoded is None:
-        from medfusion_core.data.readers import decode_pillow
-
-        return decode_pillow(path)
+        return reference_decode_png(path)
     return decoded
 
 

@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from medfusion_plugin_native import _native
 from medfusion_plugin_native import kernels as native
+from medfusion_plugin_readers import hooks as readers_hooks
+from medfusion_plugin_readers.formats import read_pillow as decode_pillow
 from PIL import Image
 
 from medfusion_core import kernels, viewops
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.data.readers import decode_pillow
 from medfusion_core.errors import DataError
 from medfusion_core.testing.concurrency import race
 from medfusion_core.viewops import ViewJob
@@ -40,6 +41,7 @@ NATIVE_MODES = ("L", "I;16", "LA", "RGB", "RGBA")
 def native_host(medfusion_host):
     """A plugin host with the native plugin registered and its kernels active."""
     medfusion_host.register(medfusion_plugin_native.hooks, "medfusion-plugin-native")
+    medfusion_host.register(readers_hooks, "medfusion-plugin-readers")
     kernels.reset_kernels()
     assert kernels.get_kernel("fill_views") is native.fill_views
     yield medfusion_host

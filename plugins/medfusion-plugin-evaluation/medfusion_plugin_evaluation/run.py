@@ -8,7 +8,7 @@ from typing import Any
 
 from medfusion_core import runs
 from medfusion_core.errors import DataError
-from medfusion_core.workflow import LoadedRun, load_variant, open_run, score
+from medfusion_core.runs.loading import LoadedRun, load_variant, open_run, score
 
 
 def evaluate_run(run_dir: str | Path) -> Path:

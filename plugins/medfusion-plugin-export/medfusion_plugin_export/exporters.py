@@ -12,7 +12,7 @@ from medfusion_plugin_export.metadata import build_metadata
 from medfusion_plugin_export.signature import InputSpec
 
 if TYPE_CHECKING:
-    from medfusion_plugin_export.run_loading import LoadedRun
+    from medfusion_plugin_export.run_loading import RunVariant
 
 
 def _backbone_inputs(
@@ -74,7 +74,7 @@ class RunExporter:
             self.echo(result.verification.summary())
         return result
 
-    def export_loaded(self, run: LoadedRun, out_path: Path) -> ExportResult:
+    def export_loaded(self, run: RunVariant, out_path: Path) -> ExportResult:
         """Export an already loaded run; the views and classes are those the run recorded in its
         ``preprocessing.json`` at training time."""
         image = run.config.data.image

@@ -1,4 +1,5 @@
-"""Registers the exporters (import strings only: nothing heavy is imported here)."""
+"""Registers the exporters and the ``export`` command (import strings only: nothing heavy is
+imported here)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ _PARAMS = {
 
 
 @hookimpl
+def medfusion_register_commands() -> list[ComponentSpec]:
+    """``medfusion export``."""
+    return [
+        ComponentSpec(
+            "export",
+            "command",
+            "medfusion_plugin_export.command:command",
+            "Export a trained run to ONNX, .pt2 or TorchScript and verify it.",
+        )
+    ]
+
+
+@hookimpl
 def medfusion_register_exporters() -> list[ComponentSpec]:
     """ONNX (dynamo exporter), torch.export .pt2 and TorchScript (deprecated upstream)."""
     return [
@@ -22,7 +36,11 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
             "medfusion_plugin_export.exporters:OnnxExporter",
             "ONNX via the dynamo exporter, dynamic batch, verified with ONNX Runtime.",
             _PARAMS,
-            info=ExporterInfo(formats=["onnx"], suffixes=[".onnx"]),
+            info=ExporterInfo(
+                formats=["onnx"],
+                suffixes=[".onnx"],
+                predictor="medfusion_plugin_export.predict:predict_with_artifact",
+            ),
         ),
         ComponentSpec(
             "pt2",

@@ -1,4 +1,5 @@
-"""Load a trained run (``medfusion_core.runs`` layout) into what an export needs."""
+"""One model variant of a trained run (read with :mod:`medfusion_core.runs.loading`), as an export
+needs it: the model, the prepared data for held-out batches, the threshold and the checkpoint."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from medfusion_core.errors import DataError, ExportError
+from medfusion_core.errors import DataError
+from medfusion_core.runs.loading import LoadedRun, load_variant, open_run
 
 if TYPE_CHECKING:
     import torch
@@ -16,93 +18,73 @@ if TYPE_CHECKING:
     from medfusion_core.data import PreparedData
     from medfusion_core.model import MultimodalModel
 
+#: Keys of the run's ``preprocessing.json`` (written by ``medfusion train``) an export reads.
+RECORD_KEYS = ("tabular", "image", "classes")
+
 
 @attrs.frozen
-class LoadedRun:
-    """A run's model variant with its weights, preprocessing and decision threshold.
+class RunVariant:
+    """A run's model variant with its weights, prepared data and decision threshold.
 
     Attributes:
-        root: the run folder.
-        config: the run's config with ``model.modalities`` set to ``variant``.
+        run: the run as :func:`~medfusion_core.runs.loading.open_run` reads it.
         variant: ``fused``, ``image`` or ``clinical``.
         model: the model in eval mode with the inference weights (EMA when the run kept them).
         data: the prepared dataset (the saved tabular preprocessing, the run's splits).
-        preprocessing: the run's ``preprocessing.json``.
-        threshold: the decision threshold ``medfusion evaluate`` chose on validation for this
-            variant (``thresholds`` of ``preprocessing.json``, keyed by the variant's folder name),
-            or ``None`` before evaluation.
-        checkpoint: the checkpoint file the weights came from.
     """
 
-    root: Path
-    config: ExperimentConfig
+    run: LoadedRun
     variant: str
     model: MultimodalModel
     data: PreparedData
-    preprocessing: dict[str, Any]
-    threshold: float | None
-    checkpoint: Path
+
+    @property
+    def root(self) -> Path:
+        """The run folder."""
+        return self.run.root
+
+    @property
+    def config(self) -> ExperimentConfig:
+        """The run's config with ``model.modalities`` set to the variant."""
+        return self.run.variant_config(self.variant)
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """The run's ``preprocessing.json``."""
+        return self.run.preprocessing
+
+    @property
+    def threshold(self) -> float | None:
+        """The variant's validation threshold, or ``None`` before ``medfusion evaluate``."""
+        return self.run.threshold(self.variant)
+
+    @property
+    def checkpoint(self) -> Path:
+        """The checkpoint file the weights came from."""
+        return self.run.checkpoint(self.variant)
 
     def held_out_batch(self, size: int) -> tuple[torch.Tensor, ...] | None:
-        """Up to ``size`` test-split patients (validation when there is no test split) as the four
+        """Up to ``size`` test-split patients (validation when there is no test split) as the
         model inputs, or ``None`` when both splits are empty."""
+        from medfusion_core.model import MODEL_INPUTS
+
         split = "test" if len(self.data.indices("test")) else "val"
         if size < 1 or not len(self.data.indices(split)):
             return None
         loader = self.data.loader(split, batch_size=size, backend="threads", workers=1, cache=False)
         batch = next(iter(loader))
-        return batch["images"], batch["view_mask"], batch["clinical"], batch["modality_mask"]
+        return tuple(batch[key] for key in MODEL_INPUTS)
 
     def component_labels(self) -> dict[str, str]:
-        """Sub-module paths of :class:`MultimodalModel` -> the names the config gives them."""
-        model = self.config.model
-        labels = {
-            "image_encoder.backbone": f"backbone {model.backbone.name!r}",
-            "image_encoder.aggregator": f"aggregator {model.aggregator.name!r}",
-            "fusion": f"fusion {model.fusion.name!r}",
-            "tabular": "the tabular encoder (model.tabular)",
-            "head": "the head (model.head)",
-        }
-        if model.backbone.attention is not None:
-            labels["image_encoder.attention"] = f"attention {model.backbone.attention.name!r}"
-        return labels
+        """Sub-module paths of the model -> the names the config gives them."""
+        return self.model.component_labels(self.config)
 
 
-#: Keys of the run's ``preprocessing.json`` (written by ``medfusion train``) an export reads.
-RECORD_KEYS = ("tabular", "image", "classes")
-
-
-def load_run(run_dir: str | Path, variant: str = "fused") -> LoadedRun:
+def load_run(run_dir: str | Path, variant: str = "fused") -> RunVariant:
     """Load ``variant`` of the run in ``run_dir``; errors name the missing or bad file."""
-    from medfusion_core.config import load_config
-    from medfusion_core.data import TabularPreprocessor, prepare_data
-    from medfusion_core.model import build_model, with_modalities
-    from medfusion_core.runs import VARIANT_DIRS, RunPaths, load_checkpoint, read_json
-
-    paths = RunPaths(Path(run_dir))
-    if not paths.config.is_file():
-        raise ExportError(f"{paths.config}: not found; RUN must be a run folder written by 'medfusion train'")
-    folder = paths.variant(variant)
-    checkpoint = folder.inference_checkpoint()
-    if not checkpoint.is_file():
-        raise ExportError(
-            f"{folder.root}: no checkpoint (checkpoints/best.pt or last.pt); the {variant!r} model of "
-            f"this run was not trained: train it with 'medfusion train' or export another --variant"
-        )
-    config = with_modalities(load_config(paths.config, check=False), variant, rename=False)
-    preprocessing = read_json(paths.preprocessing)
-    missing = [key for key in RECORD_KEYS if key not in preprocessing]
+    run = open_run(run_dir, check=False)
+    run.checkpoint(variant)  # a one-line error naming the variant's folder when it is not trained
+    missing = [key for key in RECORD_KEYS if key not in run.preprocessing]
     if missing:
-        raise DataError(f"{paths.preprocessing}: no {missing[0]!r} entry; re-run 'medfusion train'")
-    data = prepare_data(config, tabular=TabularPreprocessor.from_json(preprocessing["tabular"]))
-    state = load_checkpoint(checkpoint)
-    model = build_model(config, clinical_features=data.clinical_features, num_outputs=data.num_outputs)
-    weights = state.get("ema") or state["model"]
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ExportError(f"{checkpoint}: weights do not fit the config's model ({first})") from None
-    model.eval()
-    threshold = (preprocessing.get("thresholds") or {}).get(VARIANT_DIRS[variant])
-    return LoadedRun(paths.root, config, variant, model, data, preprocessing, threshold, checkpoint)
+        raise DataError(f"{run.paths.preprocessing}: no {missing[0]!r} entry; re-run 'medfusion train'")
+    return RunVariant(run, variant, load_variant(run, variant), run.prepare_data(variant))

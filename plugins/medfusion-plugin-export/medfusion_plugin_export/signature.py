@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from medfusion_core.model import MODEL_INPUTS
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-INPUT_NAMES: tuple[str, ...] = ("images", "view_mask", "clinical", "modality_mask")
+#: The artifact's input names: the model's inputs, in order.
+INPUT_NAMES: tuple[str, ...] = MODEL_INPUTS
 OUTPUT_NAMES: tuple[str, ...] = ("logits",)
 BATCH_DIM_NAME = "batch"
 #: Largest batch the exported programs promise to accept.

@@ -77,8 +77,10 @@ def register_all(host: Any) -> None:
     import medfusion_plugin_aggregators.hooks
     import medfusion_plugin_export.hooks
     import medfusion_plugin_fusion.hooks
+    import medfusion_plugin_readers.hooks
 
     host.register(load_testkit(), PLUGIN)
+    host.register(medfusion_plugin_readers.hooks, "medfusion-plugin-readers")
     host.register(medfusion_plugin_export.hooks, "medfusion-plugin-export")
     host.register(medfusion_plugin_aggregators.hooks, "medfusion-plugin-aggregators")
     host.register(medfusion_plugin_fusion.hooks, "medfusion-plugin-fusion")
@@ -109,12 +111,13 @@ def make_run(
     ``medfusion train`` uses. Must be called with the component plugins registered on the
     current host.
     """
+    from medfusion_plugin_pipeline.demo import demo_config, write_demo
+    from medfusion_plugin_pipeline.training import _write_run_files
+
     from medfusion_core.config import structure_config
     from medfusion_core.data import prepare_data
-    from medfusion_core.demo import demo_config, write_demo
     from medfusion_core.model import build_model
     from medfusion_core.runs import RunPaths, read_json, save_checkpoint, write_json
-    from medfusion_core.workflow import _write_run_files
 
     data_dir = write_demo(root / "data", patients=patients, seed=3)
     raw = demo_config()

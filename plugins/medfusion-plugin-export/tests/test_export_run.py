@@ -16,10 +16,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 from medfusion_plugin_export import standalone
+from medfusion_plugin_export.command import command as export_command
 from medfusion_plugin_export.predict import predict_with_artifact
 from medfusion_plugin_export.run_loading import load_run
 
-from medfusion_core.commands.export import command as export_command
 from medfusion_core.config import config_to_dict, load_config
 from medfusion_core.errors import ExportError
 from medfusion_core.testing import isolated_host

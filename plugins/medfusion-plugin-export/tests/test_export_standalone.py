@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from medfusion_plugin_export import standalone
+from medfusion_plugin_readers.formats import read_pillow
 from PIL import Image
 
 from medfusion_core.data.manifest import read_table
-from medfusion_core.data.readers import read_pillow
 from medfusion_core.data.tabular import TabularPreprocessor, clinical_present
 from medfusion_core.imageops import preprocess_into
 

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from medfusion_core.model import MODEL_INPUTS
 from medfusion_plugin_trainer.losses import TaskLoss
 
 
 def model_inputs(batch: dict[str, Any], device: torch.device) -> tuple[torch.Tensor, ...]:
     """The model's positional inputs from a batch, moved to ``device``."""
-    keys = ("images", "view_mask", "clinical", "modality_mask")
-    return tuple(batch[key].to(device, non_blocking=True) for key in keys)
+    return tuple(batch[key].to(device, non_blocking=True) for key in MODEL_INPUTS)
 
 
 @torch.no_grad()

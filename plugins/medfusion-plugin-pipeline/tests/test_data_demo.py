@@ -6,19 +6,25 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from medfusion_plugin_pipeline.commands.demo_data import command
+from medfusion_plugin_pipeline.demo import write_demo
+from medfusion_plugin_readers import hooks as readers_hooks
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
-from medfusion_core.commands.demo_data import command
 from medfusion_core.config import load_config
 from medfusion_core.data import prepare_data
-from medfusion_core.demo import write_demo
 from medfusion_core.errors import DataError
 
-#: Only the core plugin (reference kernels, core readers): installed plugins never leak in.
-pytestmark = pytest.mark.usefixtures("medfusion_host")
+
+@pytest.fixture(autouse=True)
+def readers(medfusion_host):
+    """Only the core plugin (reference kernels) and the image readers: installed plugins never
+    leak in."""
+    medfusion_host.register(readers_hooks, "medfusion-plugin-readers")
+    return medfusion_host
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_cnn.hooks as cnn
 import medfusion_plugin_fusion.hooks as fusions
+import medfusion_plugin_readers.hooks as readers
 import medfusion_plugin_trainer.hooks as trainer
 import nibabel
 import numpy as np
@@ -15,11 +16,13 @@ import torch
 from medfusion_plugin_evaluation.run import evaluate_run
 from medfusion_plugin_export.exporters import OnnxExporter
 from medfusion_plugin_export.predict import predict_with_artifact
+from medfusion_plugin_pipeline.prediction import predict_manifest
+from medfusion_plugin_pipeline.training import train_run
 
 from medfusion_core import runs
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.workflow import load_variant, open_run, predict_manifest, train_run
+from medfusion_core.runs import load_variant, open_run
 
 PATIENTS, DEPTH, SIDE = 24, 12, 20
 SIZE = [8, 16, 16]
@@ -32,6 +35,7 @@ def host(medfusion_host):
         (trainer, "medfusion-plugin-trainer"),
         (aggregators, "medfusion-plugin-aggregators"),
         (fusions, "medfusion-plugin-fusion"),
+        (readers, "medfusion-plugin-readers"),
     ]:
         medfusion_host.register(module, name)
     return medfusion_host

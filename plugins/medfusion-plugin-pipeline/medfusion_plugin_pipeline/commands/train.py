@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from medfusion_core.workflow import MODALITY_CHOICES
+from medfusion_plugin_pipeline.training import MODALITY_CHOICES
 
 if TYPE_CHECKING:
     from medfusion_core.runs import RunPaths
@@ -40,7 +40,8 @@ def command(
     training is distributed (DDP); data.loader.batch_size stays the global batch.
     """
     from medfusion_core.config import load_config
-    from medfusion_core.workflow import fold_configs, resolve_runs_dir, summarise_folds, train_run
+    from medfusion_plugin_pipeline.folds import fold_configs, summarise_folds
+    from medfusion_plugin_pipeline.training import resolve_runs_dir, train_run
 
     experiment = resolve_runs_dir(load_config(config), runs_dir)
     per_fold = {}

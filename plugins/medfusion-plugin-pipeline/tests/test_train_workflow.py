@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_fusion.hooks as fusions
+import medfusion_plugin_readers.hooks as readers
 import medfusion_plugin_trainer.hooks as trainer
 import numpy as np
 import pandas as pd
@@ -16,19 +17,22 @@ import pytest
 import torch
 import yaml
 from medfusion_plugin_evaluation.run import evaluate_run
+from medfusion_plugin_pipeline.demo import write_demo
+from medfusion_plugin_pipeline.prediction import predict_manifest
+from medfusion_plugin_pipeline.training import train_run
 
 from medfusion_core import runs
 from medfusion_core.config import load_config
-from medfusion_core.demo import write_demo
 from medfusion_core.errors import ConfigError, DataError
-from medfusion_core.workflow import load_variant, open_run, predict_manifest, train_run
+from medfusion_core.model import MODEL_INPUTS
+from medfusion_core.runs import load_variant, open_run
 
 
 def _tiny_plugin() -> object:
     name = "medfusion_test_tiny_backbone"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("model_tiny_backbone.py")
+            name, Path(__file__).parents[3] / "tests" / "model_tiny_backbone.py"
         )
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -60,6 +64,7 @@ def host(medfusion_host):
         (trainer, "medfusion-plugin-trainer"),
         (aggregators, "medfusion-plugin-aggregators"),
         (fusions, "medfusion-plugin-fusion"),
+        (readers, "medfusion-plugin-readers"),
     ]:
         medfusion_host.register(module, name)
     return medfusion_host
@@ -209,7 +214,7 @@ def _lesion_contrast(run_root: Path) -> float:
     loader = prepare_data(run.config).loader("train", train=False, batch_size=64)
     with torch.no_grad():
         batch = next(loader.iter_batches(0))
-        inputs = [batch[key] for key in ("images", "view_mask", "clinical", "modality_mask")]
+        inputs = [batch[key] for key in MODEL_INPUTS]
         maps = model.forward_with_extras(*inputs)["attention_maps"]
     keep = (batch["view_mask"] & batch["lesion_mask_valid"]).reshape(-1)
     maps = maps.reshape(-1, 1, *maps.shape[-2:])[keep]
@@ -290,7 +295,7 @@ def test_multiclass_and_regression_runs_evaluate_predict_and_export(
 
 
 def test_cross_validation_folds_are_separate_runs_with_disjoint_validation(host, demo_dir, tmp_path):
-    from medfusion_core.workflow import fold_configs, summarise_folds
+    from medfusion_plugin_pipeline.folds import fold_configs, summarise_folds
 
     config = load_config(demo_dir / "config.yaml")
     config = attrs.evolve(config, runs_dir=str(tmp_path), data=attrs.evolve(config.data, folds=3))

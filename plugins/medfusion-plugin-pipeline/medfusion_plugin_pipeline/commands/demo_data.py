@@ -14,7 +14,7 @@ import click
 @click.option("--force", is_flag=True, help="Replace DIRECTORY even when it is not empty.")
 def command(directory: Path, patients: int, seed: int, force: bool) -> None:
     """Write a synthetic dataset (images, lesion masks, clinical CSV, label) and DIR/config.yaml."""
-    from medfusion_core.demo import write_demo
+    from medfusion_plugin_pipeline.demo import write_demo
 
     folder = write_demo(directory, patients=patients, seed=seed, force=force)
     click.echo(f"wrote {patients} patients to {folder}; train with: medfusion train {folder / 'config.yaml'}")

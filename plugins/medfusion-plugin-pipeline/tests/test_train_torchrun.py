@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 import yaml
+from medfusion_plugin_pipeline.demo import write_demo
 
 from medfusion_core import runs
-from medfusion_core.demo import write_demo
 
 
 def train(config: Path, *launcher: str) -> None:

@@ -8,18 +8,20 @@ import nibabel
 import numpy as np
 import pydicom
 import pytest
+from medfusion_plugin_readers import hooks
+from medfusion_plugin_readers.formats import read_dicom
 from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from medfusion_core import builtin
-from medfusion_core.data.readers import default_window, read_dicom, read_image
+from medfusion_core.data.readers import default_window, read_image
 from medfusion_core.errors import DataError
 
 
 @pytest.fixture
 def readers(medfusion_host):
-    """A host with only the core plugin (which registers the readers)."""
+    """A host with only the core plugin and the readers plugin."""
+    medfusion_host.register(hooks, "medfusion-plugin-readers")
     return medfusion_host
 
 
@@ -135,7 +137,7 @@ def test_missing_file_and_unknown_type(tmp_path, readers):
 
 
 def test_readers_are_registered_with_extensions(readers):
-    specs = {spec.name: spec for spec in builtin.medfusion_register_readers()}
+    specs = {spec.name: spec for spec in hooks.medfusion_register_readers()}
     assert set(specs) == {"pillow", "dicom", "nifti", "numpy"}
     assert ".nii.gz" in specs["nifti"].extra["extensions"]
     for spec in specs.values():

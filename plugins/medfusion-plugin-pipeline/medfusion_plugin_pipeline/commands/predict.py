@@ -12,13 +12,17 @@ from medfusion_core.errors import MedFusionError
 
 
 def _predict_with_artifact(model: Path, manifest: Path, out: Path) -> Path:
+    """Score ``manifest`` with an exported artifact, through the predictor of the installed
+    exporter whose ``suffixes`` match the artifact's name."""
+    import attrs
+
+    from medfusion_core.registry import get_registry
+
     try:
-        from medfusion_plugin_export.predict import predict_with_artifact
-    except ImportError:
-        raise MedFusionError(
-            "'predict --model' needs the export plugin: run 'medfusion install medfusion-plugin-export'"
-        ) from None
-    predict_with_artifact(model, manifest, out)
+        spec = get_registry().artifact_exporter(model)
+    except MedFusionError as exc:
+        raise MedFusionError(f"--model {exc}") from None
+    attrs.evolve(spec, factory=spec.info.predictor).load()(model, manifest, out)
     return out
 
 
@@ -46,7 +50,7 @@ def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str
     if model is not None:
         written = _predict_with_artifact(model, paths[0], out)
     else:
-        from medfusion_core.workflow import predict_manifest
+        from medfusion_plugin_pipeline.prediction import predict_manifest
 
         written = predict_manifest(paths[0], paths[1], out, variant=variant)
     click.echo(f"predictions: {written}")

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
-from medfusion_core.demo import write_demo
+from medfusion_plugin_pipeline.demo import write_demo
 
 
 def medfusion(*args: str) -> subprocess.CompletedProcess[str]:

@@ -37,15 +37,12 @@ def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) 
     image normalisation, classes, task, validation threshold, model card and the verification
     figures (max abs difference vs eager PyTorch, number of samples).
     """
-    from medfusion_core.errors import ExportError
+    from medfusion_core.errors import ExportError, MedFusionError
     from medfusion_core.registry import get_registry
 
-    specs = [spec for spec in get_registry().specs("exporter") if fmt in spec.extra.get("formats", [])]
-    if not specs:
-        known = sorted(
-            {f for spec in get_registry().specs("exporter") for f in spec.extra.get("formats", [])}
-        )
-        available = ", ".join(known) if known else "none (install medfusion-plugin-export)"
-        raise ExportError(f"--format {fmt}: no installed exporter writes this format; available: {available}")
-    exporter = specs[0].load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
+    try:
+        spec = get_registry().exporter(fmt)
+    except MedFusionError as exc:
+        raise ExportError(f"--format {exc}") from None
+    exporter = spec.load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
     exporter.export(run, out)

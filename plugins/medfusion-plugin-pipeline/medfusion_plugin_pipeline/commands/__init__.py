@@ -1,0 +1,1 @@
+"""The pipeline's subcommands (each module defines ``command``)."""

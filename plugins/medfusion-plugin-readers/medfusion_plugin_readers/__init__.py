@@ -1,0 +1,3 @@
+"""MedFusion's image readers: Pillow, pydicom, nibabel and NumPy."""
+
+__version__ = "0.1.0"
