@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
 
 from medfusion_core.config import structure_config
+from medfusion_core.kinds.trainer import TrainingJob
 from medfusion_core.model import build_model
-from medfusion_core.runs import TrainingJob
 
 BATCH, VIEWS, SIZE, FEATURES, EPOCHS, STEPS, REPEATS = 16, 2, 32, 6, 3, 24, 5
 

@@ -24,21 +24,22 @@ CORE = "medfusion_core"
 PLUGIN_PREFIX = "medfusion_plugin_"
 
 #: The core's layers, lowest first; a module may import its own layer and the layers below it.
+#: A module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("medfusion_core.errors", "medfusion_core.__init__"),
-    ("medfusion_core.kinds", "medfusion_core.specs"),
-    ("medfusion_core.host", "medfusion_core.registry", "medfusion_core.builtin", "medfusion_core.catalogue"),
+    ("medfusion_core.errors", "medfusion_core.runs.io"),
+    ("medfusion_core.kinds", "medfusion_core.specs", "medfusion_core.components"),
+    ("medfusion_core.host", "medfusion_core.lookups", "medfusion_core.registry", "medfusion_core.builtin"),
     (
+        "medfusion_core.catalogue",
         "medfusion_core.config",
         "medfusion_core.kernels",
         "medfusion_core.imageops",
-        "medfusion_core.viewops",
-        "medfusion_core.components",
     ),
-    ("medfusion_core.data", "medfusion_core.runs"),
+    ("medfusion_core.data", "medfusion_core.viewops", "medfusion_core.runs"),
     ("medfusion_core.model",),
-    ("medfusion_core.testing", "medfusion_core.docsgen"),
-    ("medfusion_core.commands", "medfusion_core.cli", "medfusion_core.__main__"),
+    ("medfusion_core.runs.loading",),
+    ("medfusion_core.testing",),
+    ("medfusion_core.commands", "medfusion_core.cli", "medfusion_core.__main__", "medfusion_core.docsgen"),
 )
 
 
@@ -120,11 +121,14 @@ def cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
 
 
 def layer_of(module: str, layers: Sequence[tuple[str, ...]]) -> int | None:
-    """Index of the first layer with a prefix that is ``module`` or one of its parents."""
-    for level, prefixes in enumerate(layers):
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
-            return level
-    return None
+    """Index of the layer holding the longest prefix that is ``module`` or one of its parents."""
+    matches = [
+        (len(prefix), level)
+        for level, prefixes in enumerate(layers)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    return max(matches)[1] if matches else None
 
 
 def layer_violations(graph: grimp.ImportGraph, package: str, layers: Sequence[tuple[str, ...]]) -> list[str]:

@@ -77,11 +77,13 @@ def test_two_plugins_serving_one_export_format_is_an_ambiguity(medfusion_host):
 
 
 def test_readers_match_the_longest_extension_and_clashes_are_ambiguous(medfusion_host):
-    _two_plugins(medfusion_host, "reader", {"extensions": [".zz"]}, {"extensions": [".img.zz", ".PNG"]})
+    _two_plugins(
+        medfusion_host, "reader", {"extensions": [".zz", ".png"]}, {"extensions": [".img.zz", ".PNG"]}
+    )
     registry = get_registry()
     assert registry.reader("scan.IMG.ZZ").plugin == "mf-two"
     assert registry.reader("notes.zz").plugin == "mf-one"
-    clash = r"reader for 'x.png'.*medfusion-core, mf-two.*--disable"
+    clash = r"reader for 'x.png'.*mf-one, mf-two.*--disable"
     with pytest.raises(AmbiguousComponentError, match=clash):
         registry.reader("x.png")
     with pytest.raises(ComponentNotFoundError, match="no image reader for"):

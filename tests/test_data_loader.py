@@ -16,7 +16,7 @@ from medfusion_core.data import prepare_data
 from medfusion_core.data.samples import SampleWriter
 from medfusion_core.errors import DataError
 from medfusion_core.imageops import preprocess_into
-from medfusion_core.runs import shard_batch
+from medfusion_core.kinds.trainer import shard_batch
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import torch
 
 from medfusion_core import runs
 from medfusion_core.errors import CheckpointError
+from medfusion_core.kinds import trainer as trainer_kind
 
 
 class NotATensor:
@@ -80,7 +81,7 @@ def test_missing_checkpoint_and_non_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("size,world", [(8, 2), (7, 2), (5, 3), (2, 4)])
 def test_shards_partition_the_batch(size, world):
-    bounds = [runs.shard_bounds(size, rank, world) for rank in range(world)]
+    bounds = [trainer_kind.shard_bounds(size, rank, world) for rank in range(world)]
     assert bounds[0][0] == 0 and bounds[-1][1] == size
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     sizes = [stop - start for start, stop in bounds]
@@ -89,7 +90,7 @@ def test_shards_partition_the_batch(size, world):
 
 def test_shard_batch_slices_tensors_and_lists():
     batch = {"label": torch.arange(5.0), "patient_id": list("abcde")}
-    first, second = (runs.shard_batch(batch, rank, 2) for rank in (0, 1))
+    first, second = (trainer_kind.shard_batch(batch, rank, 2) for rank in (0, 1))
     assert first["patient_id"] == ["a", "b", "c"] and second["label"].tolist() == [3.0, 4.0]
 
 

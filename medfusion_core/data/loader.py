@@ -91,7 +91,7 @@ class BatchLoader:
     ) -> list[np.ndarray]:
         """The patient indices of every batch of ``epoch`` from ``start_batch`` on; with ``shard``
         ``(rank, world_size)`` only rank ``rank``'s contiguous share of each global batch."""
-        from medfusion_core.runs import shard_bounds
+        from medfusion_core.kinds.trainer import shard_bounds
 
         order, size = self.epoch_order(epoch), self.batch_size
         batches = [order[b * size : (b + 1) * size] for b in range(start_batch, len(self))]

@@ -46,7 +46,17 @@ from medfusion_core.kinds.base import PROJECT, Info, Kind, hookimpl, hookspec
 KINDS: tuple[Kind, ...] = tuple(
     module.KIND
     for module in (
-        backbone, fusion, aggregator, attention, loss, trainer, exporter, kernel, reader, command, report
+        backbone,
+        fusion,
+        aggregator,
+        attention,
+        loss,
+        trainer,
+        exporter,
+        kernel,
+        reader,
+        command,
+        report,
     )
 )
 

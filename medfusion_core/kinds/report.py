@@ -156,7 +156,7 @@ class ReportContext:
         """Write ``figure`` (anything with matplotlib's ``savefig(file, format=, dpi=)``) atomically
         to ``out_dir/<name>.png`` and return its :class:`ReportFigure`. ``name`` is lower-case
         letters, digits, ``_`` and ``-``; a name already saved for this report is refused."""
-        from medfusion_core.runs import atomic_write
+        from medfusion_core.runs.io import atomic_write
 
         if not _FIGURE_NAME.match(name):
             raise ValueError(f"figure name {name!r}: use lower-case letters, digits, '_' and '-'")

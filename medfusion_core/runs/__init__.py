@@ -27,10 +27,10 @@ Checkpoints are ``torch.save`` dicts of tensors and plain containers only, so th
 ``position`` is the next batch to train: ``batch == 0`` means epoch ``epoch`` starts afresh. Use
 ``"ema"`` (when present) for inference: it holds the averaged weights the trainer validated with.
 
-Modules: :mod:`~medfusion_core.runs.layout` (paths, file names, splits), :mod:`~medfusion_core.runs.io`
-(atomic writes, JSON, checkpoints), :mod:`~medfusion_core.runs.loading` (reading a trained run back)
-and :mod:`~medfusion_core.runs.jobs` (what a trainer receives). Nothing here imports torch at
-import time.
+Modules: :mod:`~medfusion_core.runs.layout` (paths, file names, splits) and
+:mod:`~medfusion_core.runs.io` (atomic writes, JSON, checkpoints), both re-exported here, and
+:mod:`~medfusion_core.runs.loading` (reading a trained run back into models; it builds models, so
+it is imported on its own). Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from medfusion_core.runs.io import (
     write_json,
     write_text,
 )
-from medfusion_core.runs.jobs import TrainingJob, shard_batch, shard_bounds
 from medfusion_core.runs.layout import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -63,7 +62,6 @@ from medfusion_core.runs.layout import (
     read_splits,
     write_splits,
 )
-from medfusion_core.runs.loading import LoadedRun, load_variant, open_run, score
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -74,24 +72,17 @@ __all__ = [
     "SPLITS_FILE",
     "SUMMARY_FILE",
     "VARIANT_DIRS",
-    "LoadedRun",
     "RunPaths",
-    "TrainingJob",
     "VariantPaths",
     "append_jsonl",
     "atomic_write",
     "load_checkpoint",
-    "load_variant",
-    "open_run",
     "read_json",
     "read_jsonl",
     "read_splits",
     "replace_with_copy_of",
     "save_checkpoint",
-    "score",
     "set_aside_until_success",
-    "shard_batch",
-    "shard_bounds",
     "truncate_jsonl",
     "write_json",
     "write_splits",

@@ -9,6 +9,7 @@ import numpy as np
 
 from medfusion_core import runs
 from medfusion_core.errors import DataError
+from medfusion_core.runs.loading import load_variant, open_run, score
 
 
 def predict_manifest(
@@ -22,7 +23,7 @@ def predict_manifest(
     from medfusion_core.data import PreparedData, clinical_present, load_manifest
     from medfusion_core.data.labels import EncodedLabels
 
-    run = runs.open_run(run_dir)
+    run = open_run(run_dir)
     run.checkpoint(variant)  # a one-line error when the variant was not trained
     manifest_path = Path(manifest).expanduser().resolve()
     if not manifest_path.is_file():
@@ -46,7 +47,7 @@ def predict_manifest(
     task = config.task.type
     labels = EncodedLabels(np.zeros(count, dtype=np.int64 if task == "multiclass" else np.float32), None)
     data = PreparedData(config, table, labels, np.array(["test"] * count), tabular, clinical, present)
-    scores = runs.score(runs.load_variant(run, variant), data.loader("all", train=False), task)
+    scores = score(load_variant(run, variant), data.loader("all", train=False), task)
     frame = pd.DataFrame({"patient_id": table.patients})
     classes = run.preprocessing.get("classes") or []
     if task == "binary":

@@ -18,6 +18,7 @@ import yaml
 from medfusion_core import runs
 from medfusion_core.config import ExperimentConfig, config_to_dict
 from medfusion_core.errors import ConfigError, DataError
+from medfusion_core.kinds.trainer import TrainingJob
 
 #: ``--modalities`` choices -> variants trained.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -109,7 +110,7 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "model": model}
 
 
-def _job(config: ExperimentConfig, data: Any, model: Any, variant: str) -> runs.TrainingJob:
+def _job(config: ExperimentConfig, data: Any, model: Any, variant: str) -> TrainingJob:
     """The trainer's view of the prepared data: sharded training batches and validation batches."""
     train = data.loader("train")
     val_indices = data.indices("val")
@@ -118,7 +119,7 @@ def _job(config: ExperimentConfig, data: Any, model: Any, variant: str) -> runs.
     def train_batches(epoch: int, start: int, rank: int, world_size: int) -> Iterator[dict[str, Any]]:
         return train.iter_batches(epoch, start, shard=(rank, world_size))
 
-    return runs.TrainingJob(
+    return TrainingJob(
         config=config,
         model=model,
         train_batches=train_batches,

@@ -22,7 +22,7 @@ from medfusion_plugin_pipeline.training import train_run
 from medfusion_core import runs
 from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.runs import load_variant, open_run
+from medfusion_core.runs.loading import load_variant, open_run
 
 PATIENTS, DEPTH, SIDE = 24, 12, 20
 SIZE = [8, 16, 16]

@@ -25,7 +25,7 @@ from medfusion_core import runs
 from medfusion_core.config import load_config
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.model import MODEL_INPUTS
-from medfusion_core.runs import load_variant, open_run
+from medfusion_core.runs.loading import load_variant, open_run
 
 
 def _tiny_plugin() -> object:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from medfusion_core.config import ExperimentConfig, structure_config
-from medfusion_core.runs import TrainingJob, shard_batch
+from medfusion_core.kinds.trainer import TrainingJob, shard_batch
 
 
 class TinyMultimodal(nn.Module):

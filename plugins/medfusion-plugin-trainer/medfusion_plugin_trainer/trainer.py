@@ -24,6 +24,7 @@ import torch
 
 from medfusion_core import runs
 from medfusion_core.errors import CheckpointError, ConfigError, MedFusionError
+from medfusion_core.kinds.trainer import TrainingJob
 from medfusion_plugin_trainer.checkpointing import CheckpointWriter
 from medfusion_plugin_trainer.distributed import DistContext, setup, teardown, unwrap
 from medfusion_plugin_trainer.ema import WeightEMA
@@ -50,7 +51,7 @@ class DefaultTrainer:
     def __init__(self, **params: Any) -> None:
         self.options = TrainerOptions.from_params(params)
 
-    def fit(self, job: runs.TrainingJob, run_dir: str | Path, *, resume: bool = False) -> dict[str, Any]:
+    def fit(self, job: TrainingJob, run_dir: str | Path, *, resume: bool = False) -> dict[str, Any]:
         """Train ``job.model``, writing under ``run_dir`` (a variant folder); returns the summary."""
         context = setup(self.options.device)
         try:
@@ -88,7 +89,7 @@ class _Fit:
     """State of one ``fit`` call (kept in one place so that checkpoints capture all of it)."""
 
     def __init__(
-        self, options: TrainerOptions, job: runs.TrainingJob, paths: runs.VariantPaths, context: DistContext
+        self, options: TrainerOptions, job: TrainingJob, paths: runs.VariantPaths, context: DistContext
     ) -> None:
         self.options, self.job, self.paths, self.context = options, job, paths, context
         config = job.config
