@@ -1,6 +1,7 @@
 """Every plugin is an independent wheel: a fresh environment with only the core and that plugin
 installs it with `medfusion install` and lists it ok with the catalogue's components; a fresh
-environment with core + cnn + fusion + trainer trains a tiny model.
+environment with core + cnn + fusion + trainer (+ pipeline and readers, which bring the train
+command and the PNG reader) trains a tiny model.
 
 Environments are made with uv (``uv venv`` + ``uv pip install``), which links packages from its
 cache: each takes seconds once the cache is warm.
@@ -105,13 +106,16 @@ def test_plugin_installs_alone_with_medfusion_install(pyproject, wheels, tmp_pat
 @pytest.fixture(scope="module")
 def stack(wheels, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A fresh environment with core + cnn + fusion + trainer (and aggregators: the demo config
-    names the ``mean`` aggregator) from their wheels, and the environment variables to run in it."""
+    names the ``mean`` aggregator; pipeline: the demo-data and train commands; readers: the PNG
+    reader) from their wheels, and the environment variables to run in it."""
     needed = [
         "medfusion-core",
         "medfusion-plugin-cnn",
         "medfusion-plugin-fusion",
         "medfusion-plugin-aggregators",
         "medfusion-plugin-trainer",
+        "medfusion-plugin-pipeline",
+        "medfusion-plugin-readers",
     ]
     missing = [name for name in needed if name not in wheels]
     assert not missing, f"packages missing: {missing}"
