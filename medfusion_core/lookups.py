@@ -173,7 +173,8 @@ class ComponentRegistry:
         if not serving:
             known = sorted({f for spec in specs for f in spec.info.formats})  # type: ignore[attr-defined]
             raise ComponentNotFoundError(
-                f"no exporter for format {fmt!r}; installed formats: {', '.join(known) or 'none'}"
+                f"no installed exporter writes this format; available: "
+                f"{', '.join(known) or 'none (install medfusion-plugin-export)'}"
             )
         return _only(serving, f"export format {bare!r}", bare)
 

@@ -43,6 +43,6 @@ def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) 
     try:
         spec = get_registry().exporter(fmt)
     except MedFusionError as exc:
-        raise ExportError(f"--format {exc}") from None
+        raise ExportError(f"--format {fmt}: {exc}") from None
     exporter = spec.load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
     exporter.export(run, out)
