@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import pluggy
 
+from medfusion_core.kinds.tracker import medfusion_register_trackers
 from medfusion_core.specs import ComponentSpec
 
 PROJECT = "medfusion"
+
+__all__ = ["PROJECT", "hookimpl", "hookspec", "medfusion_register_trackers"]
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -27,6 +27,7 @@ KINDS: tuple[str, ...] = (
     "kernel",
     "reader",
     "command",
+    "tracker",
 )
 
 #: Hook name for each kind.
@@ -41,6 +42,7 @@ HOOK_FOR_KIND: dict[str, str] = {
     "kernel": "medfusion_register_kernels",
     "reader": "medfusion_register_readers",
     "command": "medfusion_register_commands",
+    "tracker": "medfusion_register_trackers",
 }
 
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {

@@ -1,0 +1,1 @@
+"""Component kinds: one module per kind with its hookspec, Protocol and helpers."""
