@@ -148,13 +148,10 @@ def _aliases(session: Session, model_id: int, version_id: int | None = None) -> 
 
 
 def _info(session: Session, model: RegisteredModel, version: ModelVersion) -> ModelVersionInfo:
-    tags = dict(
-        session.execute(
-            select(ModelVersionTag.key, ModelVersionTag.value).where(ModelVersionTag.version_id == version.id)
-        )
-        .tuples()
-        .all()
+    tag_rows = session.execute(
+        select(ModelVersionTag.key, ModelVersionTag.value).where(ModelVersionTag.version_id == version.id)
     )
+    tags = {key: value for key, value in tag_rows}
     return ModelVersionInfo(
         model=model.name,
         version=version.version,
