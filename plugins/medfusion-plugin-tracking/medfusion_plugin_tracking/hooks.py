@@ -1,4 +1,4 @@
-"""Registers the store tracker (import strings only: nothing heavy is imported here)."""
+"""Registers the store tracker and the ``runs`` and ``models`` commands (import strings only)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,23 @@ def medfusion_register_trackers() -> list[ComponentSpec]:
             "Runs, metrics and models in one SQL store (SQLite file by default, PostgreSQL by URL).",
             {"url": Param("str", None, "store URL; default $MEDFUSION_TRACKING_URI or <runs>/medfusion.db")},
         )
+    ]
+
+
+@hookimpl
+def medfusion_register_commands() -> list[ComponentSpec]:
+    """``medfusion runs ...`` and ``medfusion models ...``."""
+    return [
+        ComponentSpec(
+            "runs",
+            "command",
+            "medfusion_plugin_tracking.cli_runs:runs",
+            "List, show and compare the runs recorded in the tracking store.",
+        ),
+        ComponentSpec(
+            "models",
+            "command",
+            "medfusion_plugin_tracking.cli_models:models",
+            "Register runs as model versions, list them and move their aliases.",
+        ),
     ]
