@@ -18,7 +18,7 @@ import difflib
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select
@@ -38,6 +38,8 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+#: ``missing_key("metrics" | "params", key)``: None when some run logged ``key``, else the known keys.
+KeyCheck = Callable[[str, str], list[str] | None]
 _TEXT_ATTRS = {"status": Run.status, "name": Run.name, "experiment": Experiment.name}
 _NUMBER_ATTRS = {"start_time": Run.start_time, "end_time": Run.end_time}
 FIELDS_HELP = "metrics.<key>, params.<key>, tags.<key>, status, name, experiment, start_time, end_time"
@@ -87,15 +89,15 @@ def parse_filter(text: str) -> list[tuple[str, str, Any]]:
     return _clauses(text) if text.strip() else []
 
 
-def _check_key(kind: str, key: str, known: Iterable[str]) -> None:
-    known = sorted(set(known))
-    if key in known:
+def _check_key(kind: str, key: str, missing_key: KeyCheck) -> None:
+    known = missing_key(f"{kind}s", key)
+    if known is None:
         return
     close = difflib.get_close_matches(key, known, n=3)
     hint = (
         f"; did you mean {', '.join(close)}?"
         if close
-        else (f"; known: {', '.join(known[:8])}" if known else "")
+        else (f"; known: {', '.join(sorted(known)[:8])}" if known else "")
     )
     raise TrackingError(f"filter: no run has {kind} {key!r}{hint}")
 
@@ -108,19 +110,17 @@ def param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def condition(
-    field: str, op: str, value: Any, known_keys: Callable[[str], Iterable[str]]
-) -> ColumnElement[bool]:
+def condition(field: str, op: str, value: Any, missing_key: KeyCheck) -> ColumnElement[bool]:
     """One clause as a condition on ``runs`` (joined with ``experiments``).
 
-    ``known_keys("metrics" | "params" | "tags")`` lists the keys logged so far, to reject typos.
+    ``missing_key`` tells whether a metric or param key was ever logged, to reject typos.
     """
     compare = _OPS[op]
     prefix, _, key = field.partition(".")
     if prefix == "metrics" and key:
         if not isinstance(value, float):
             raise TrackingError(f"filter: {field} compares with a number, not {value!r}")
-        _check_key("metric", key, known_keys("metrics"))
+        _check_key("metric", key, missing_key)
         points = select(LatestMetric.run_id).where(
             LatestMetric.key == key, compare(LatestMetric.value, value)
         )
@@ -130,7 +130,7 @@ def condition(
             raise TrackingError(f"filter: {field} compares with = or != only (values are text)")
         table = Param if prefix == "params" else Tag
         if prefix == "params":
-            _check_key("param", key, known_keys("params"))
+            _check_key("param", key, missing_key)
         matches = select(table.run_id).where(table.key == key, table.value == param_text(value))
         return Run.id.in_(matches) if op == "=" else Run.id.not_in(matches)
     if field in _TEXT_ATTRS:
@@ -142,7 +142,7 @@ def condition(
     raise TrackingError(f"filter: unknown field {field!r} (fields: {FIELDS_HELP})")
 
 
-def apply_filter(query: Select[Any], text: str, known_keys: Callable[[str], Iterable[str]]) -> Select[Any]:
+def apply_filter(query: Select[Any], text: str, missing_key: KeyCheck) -> Select[Any]:
     """``query`` (over runs joined with experiments) restricted by the filter ``text``."""
-    conditions = [condition(field, op, value, known_keys) for field, op, value in parse_filter(text)]
+    conditions = [condition(field, op, value, missing_key) for field, op, value in parse_filter(text)]
     return query.where(and_(*conditions)) if conditions else query

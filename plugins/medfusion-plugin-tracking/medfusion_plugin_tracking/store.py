@@ -141,7 +141,9 @@ class TrackingStore:
         """Runs matching ``filter`` (see :mod:`medfusion_plugin_tracking.search`), newest first
         unless ``order_by`` (``"metrics.val_auroc desc"``, ``"name"``, ...) says otherwise."""
         with self.read() as session:
-            query = apply_filter(self._runs_query(), filter, lambda kind: self._keys(session, kind))
+            query = apply_filter(
+                self._runs_query(), filter, lambda kind, key: self._missing_key(session, kind, key)
+            )
             if experiment is not None:
                 query = query.where(Experiment.name == experiment)
             if status is not None:
@@ -312,8 +314,11 @@ class TrackingStore:
         return select(Run, Experiment.name).join(Experiment, Run.experiment_id == Experiment.id)
 
     @staticmethod
-    def _keys(session: Session, kind: str) -> list[str]:
-        table = {"metrics": LatestMetric, "params": Param, "tags": Tag}[kind]
+    def _missing_key(session: Session, kind: str, key: str) -> list[str] | None:
+        """None when some run logged ``key`` (an index lookup), else every logged key."""
+        table = {"metrics": LatestMetric, "params": Param}[kind]
+        if session.scalar(select(table.key).where(table.key == key).limit(1)) is not None:
+            return None
         return list(session.scalars(select(table.key).distinct()))
 
     @staticmethod
