@@ -21,3 +21,12 @@ def log_runs(url: str, worker: int, runs: int, metrics: int, steps: int, barrier
         for run_id in ids:
             store.set_status(run_id, "finished")
     return ids
+
+
+def log_until_killed(url: str, run_id: str, metrics: int, started: Any) -> None:
+    """Log steps of ``metrics`` points into an existing run until the process is killed."""
+    with TrackingStore(url) as store:
+        for step in range(10**9):
+            store.log_metrics(run_id, [(f"m{key}", float(step), step, float(step)) for key in range(metrics)])
+            if step == 20:
+                started.set()
