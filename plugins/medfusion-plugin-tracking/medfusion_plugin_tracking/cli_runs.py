@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
 
+from medfusion_core.runs import CONFIG_FILE
 from medfusion_plugin_tracking.cli_common import (
     echo_json,
     echo_table,
@@ -15,6 +17,7 @@ from medfusion_plugin_tracking.cli_common import (
     store_options,
     when,
 )
+from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.records import RunInfo
 
 
@@ -138,3 +141,27 @@ def compare_runs(refs: tuple[str, ...], store_url: str | None, runs_dir: Path, a
         )
     click.echo("metrics:")
     echo_table(header, [[key, *(run_cells.get(key, "-") for run_cells in cells)] for key in metric_keys])
+
+
+@runs.command("delete")
+@click.argument("run")
+@click.option("--keep-files", is_flag=True, help="Remove the run from the store only; keep its folder.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@store_options
+def delete_run(run: str, keep_files: bool, yes: bool, store_url: str | None, runs_dir: Path) -> None:
+    """Delete a run from the store and, unless --keep-files, its run folder."""
+    with open_store(store_url, runs_dir) as store:
+        info = store.get_run(run)
+        backing = store.versions_from_run(info.id)
+        if backing:
+            raise TrackingError(f"run {info.name!r} backs model versions {', '.join(backing)}; it is kept")
+        folder = Path(info.run_dir) if info.run_dir else None
+        remove_folder = not keep_files and folder is not None and (folder / CONFIG_FILE).is_file()
+        what = f"run {info.name} ({info.id[:8]})" + (f" and its folder {folder}" if remove_folder else "")
+        if not yes:
+            click.confirm(f"Delete {what}?", abort=True)
+        store.delete_run(info.id)
+    if remove_folder:
+        assert folder is not None
+        shutil.rmtree(folder)
+    click.echo(f"deleted {what}")

@@ -140,6 +140,17 @@ def versions(session: Session, name: str) -> list[ModelVersionInfo]:
     return [_info(session, model, version) for version in rows]
 
 
+def refs_for_run(session: Session, run_id: str) -> list[str]:
+    """``NAME/N`` of every model version registered from the run."""
+    rows = session.execute(
+        select(RegisteredModel.name, ModelVersion.version)
+        .join(RegisteredModel, ModelVersion.model_id == RegisteredModel.id)
+        .where(ModelVersion.run_id == run_id)
+        .order_by(RegisteredModel.name, ModelVersion.version)
+    )
+    return [f"{name}/{number}" for name, number in rows]
+
+
 def _aliases(session: Session, model_id: int, version_id: int | None = None) -> list[str]:
     query = select(ModelAlias.alias).where(ModelAlias.model_id == model_id)
     if version_id is not None:

@@ -302,6 +302,11 @@ class TrackingStore:
         with self.read() as session:
             return model_registry.versions(session, name)
 
+    def versions_from_run(self, run_id: str) -> list[str]:
+        """``NAME/N`` of the model versions registered from a run."""
+        with self.read() as session:
+            return model_registry.refs_for_run(session, run_id)
+
     def list_models(self) -> list[str]:
         """Names of the registered models."""
         with self.read() as session:

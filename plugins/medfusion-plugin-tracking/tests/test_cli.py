@@ -26,6 +26,7 @@ def filled(tmp_path: Path) -> tuple[str, dict[str, str]]:
             run_dir = tmp_path / name
             (run_dir / "fused" / "checkpoints").mkdir(parents=True)
             (run_dir / "fused" / "checkpoints" / "best.pt").write_bytes(b"x")
+            (run_dir / "config.yaml").write_text("name: x\n")
             (run_dir / "export").mkdir()
             (run_dir / "export" / "fused.onnx").write_bytes(b"x")
             run_id = store.create_run(name, experiment="chest", run_dir=run_dir, start_time=100.0 + index)
@@ -132,3 +133,18 @@ def _group():
     group.add_command(runs)
     group.add_command(models)
     return group
+
+
+def test_runs_delete_asks_then_removes_the_run_and_its_folder(filled, tmp_path: Path) -> None:
+    url, ids = filled
+    aborted = CliRunner().invoke(runs, ["delete", "swin-a", "--store", url], input="n\n")
+    assert aborted.exit_code == 1 and (tmp_path / "swin-a").is_dir()
+    done = CliRunner().invoke(runs, ["delete", "swin-a", "--store", url], input="y\n")
+    assert done.exit_code == 0 and "and its folder" in done.output
+    assert not (tmp_path / "swin-a").exists()
+    with TrackingStore(url) as store:
+        assert not store.has_run(ids["swin-a"]) and store.has_run(ids["res-a"])
+    invoke(models, "register", "res-a", "--name", "chest", "--store", url)
+    kept = CliRunner().invoke(runs, ["delete", "res-a", "--yes", "--store", url])
+    assert kept.exit_code == 1 and "backs model versions chest/1" in str(kept.exception)
+    assert (tmp_path / "res-a").is_dir()
