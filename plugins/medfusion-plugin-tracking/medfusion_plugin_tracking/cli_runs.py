@@ -23,7 +23,7 @@ from medfusion_plugin_tracking.records import RunInfo
 
 @click.group("runs")
 def runs() -> None:
-    """List, show and compare the runs recorded in the tracking store."""
+    """List, show, compare and delete the runs recorded in the tracking store."""
 
 
 @runs.command("list")

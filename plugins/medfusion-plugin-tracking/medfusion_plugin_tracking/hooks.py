@@ -27,7 +27,7 @@ def medfusion_register_commands() -> list[ComponentSpec]:
             "runs",
             "command",
             "medfusion_plugin_tracking.cli_runs:runs",
-            "List, show and compare the runs recorded in the tracking store.",
+            "List, show, compare and delete the runs recorded in the tracking store.",
         ),
         ComponentSpec(
             "models",

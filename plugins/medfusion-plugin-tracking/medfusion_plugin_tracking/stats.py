@@ -7,6 +7,7 @@
 - :func:`mcnemar_test`: whether the two models make different errors at their own thresholds;
   exact binomial for fewer than ``exact_below`` discordant patients, chi-square with continuity
   correction otherwise (the result says which).
+- :func:`compare_models`: both tests on two models' test predictions, aligned by patient id.
 
 numpy and the standard library only.
 """
@@ -158,4 +159,59 @@ def mcnemar_test(
         method=method,
         accuracy_a=float(right_a.mean()),
         accuracy_b=float(right_b.mean()),
+    )
+
+
+@attrs.frozen
+class PatientScores:
+    """One model's test-set predictions: patient ids, 0/1 labels, scores, its validation threshold."""
+
+    patient_ids: list[str]
+    labels: list[int]
+    scores: list[float]
+    threshold: float
+
+
+@attrs.frozen
+class PairedComparison:
+    """DeLong and McNemar for two models on the same ``n_patients`` test patients."""
+
+    n_patients: int
+    delong: DeLongResult
+    mcnemar: McNemarResult
+
+
+def _by_patient(predictions: PatientScores, name: str) -> dict[str, tuple[int, float]]:
+    rows = dict(
+        zip(predictions.patient_ids, zip(predictions.labels, predictions.scores, strict=True), strict=True)
+    )
+    if len(rows) != len(predictions.patient_ids):
+        raise TrackingError(f"model {name}: a patient id appears twice in the test predictions")
+    return rows
+
+
+def compare_models(a: PatientScores, b: PatientScores) -> PairedComparison:
+    """Align two models' test predictions by patient and run :func:`delong_test` and
+    :func:`mcnemar_test` (each model at its own threshold). The test patients and their labels
+    must be the same for both models, or the comparison is not paired and is refused."""
+    rows_a, rows_b = _by_patient(a, "A"), _by_patient(b, "B")
+    if rows_a.keys() != rows_b.keys():
+        only_a, only_b = len(rows_a.keys() - rows_b.keys()), len(rows_b.keys() - rows_a.keys())
+        raise TrackingError(
+            f"the models were tested on different patients ({only_a} only in A, {only_b} only in B): "
+            "a paired comparison needs the same test split"
+        )
+    patients = sorted(rows_a)
+    disagree = [patient for patient in patients if rows_a[patient][0] != rows_b[patient][0]]
+    if disagree:
+        raise TrackingError(
+            f"the two prediction sets disagree on the label of {len(disagree)} patients, e.g. {disagree[0]}"
+        )
+    labels = [rows_a[patient][0] for patient in patients]
+    scores_a = [rows_a[patient][1] for patient in patients]
+    scores_b = [rows_b[patient][1] for patient in patients]
+    return PairedComparison(
+        n_patients=len(patients),
+        delong=delong_test(labels, scores_a, scores_b),
+        mcnemar=mcnemar_test(labels, scores_a, scores_b, a.threshold, b.threshold),
     )

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 from medfusion_plugin_tracking.errors import TrackingError
-from medfusion_plugin_tracking.stats import delong_test, mcnemar_test, midranks
+from medfusion_plugin_tracking.stats import (
+    PatientScores,
+    compare_models,
+    delong_test,
+    mcnemar_test,
+    midranks,
+)
 
 
 def _example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,3 +132,23 @@ def test_mcnemar_uses_each_models_threshold() -> None:
     labels = [1, 1, 0, 0]
     result = mcnemar_test(labels, [0.7, 0.6, 0.5, 0.1], [0.3, 0.25, 0.1, 0.05], 0.55, 0.2)
     assert (result.a_only, result.b_only, result.accuracy_a, result.accuracy_b) == (0, 0, 1.0, 1.0)
+
+
+def test_compare_models_aligns_patients_and_refuses_unpaired_sets() -> None:
+    labels, score_a, score_b = _example()
+    ids = [f"p{index:03d}" for index in range(len(labels))]
+    a = PatientScores(ids, labels.tolist(), score_a.tolist(), 0.5)
+    order = list(reversed(range(len(ids))))  # B's rows in another order
+    b = PatientScores(
+        [ids[i] for i in order], [int(labels[i]) for i in order], [float(score_b[i]) for i in order], 0.2
+    )
+    compared = compare_models(a, b)
+    assert compared.n_patients == 80
+    assert compared.delong == delong_test(labels, score_a, score_b)
+    assert compared.mcnemar == mcnemar_test(labels, score_a, score_b, 0.5, 0.2)
+    fewer = PatientScores(ids[:-1], labels.tolist()[:-1], score_b.tolist()[:-1], 0.2)
+    with pytest.raises(TrackingError, match=r"different patients \(1 only in A, 0 only in B\)"):
+        compare_models(a, fewer)
+    flipped = PatientScores(ids, [1 - int(y) for y in labels], score_b.tolist(), 0.2)
+    with pytest.raises(TrackingError, match="disagree on the label of 80 patients"):
+        compare_models(a, flipped)
