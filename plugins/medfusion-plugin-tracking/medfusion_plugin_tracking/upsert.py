@@ -8,6 +8,9 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+#: Rows per multi-row statement (keeps SQLite under its limit of bound variables).
+ROWS_PER_STATEMENT = 500
+
 
 def upsert(
     session: Session,
@@ -22,17 +25,16 @@ def upsert(
     ``where(excluded)`` may return a condition the existing row must meet to be updated.
     An empty ``update`` keeps existing rows (``DO NOTHING``).
     """
-    if not rows:
-        return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(rows)
-    if not update:
-        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
-        return
-    excluded = statement.excluded
-    condition: ColumnElement[bool] | None = where(excluded) if where is not None else None
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys, set_={name: excluded[name] for name in update}, where=condition
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        statement = dialect.insert(model).values(rows[start : start + ROWS_PER_STATEMENT])
+        if not update:
+            session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+            continue
+        excluded = statement.excluded
+        condition: ColumnElement[bool] | None = where(excluded) if where is not None else None
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=keys, set_={name: excluded[name] for name in update}, where=condition
+            )
         )
-    )

@@ -119,3 +119,12 @@ def test_sqlite_settings(tmp_path) -> None:
             for name in ("journal_mode", "foreign_keys", "busy_timeout")
         }
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 60000}
+
+
+def test_a_batch_with_many_keys(store: TrackingStore) -> None:
+    # 7000 keys x 5 columns of latest_metrics rows is over SQLite's 32766 bound variables.
+    run_id = store.create_run("wide")
+    store.log_metrics(run_id, [(f"k{index}", float(index), 1, 1.0) for index in range(7000)])
+    store.log_params(run_id, {f"p{index}": index for index in range(1200)})
+    run = store.get_run(run_id)
+    assert len(run.metrics) == 7000 and run.metrics["k6999"] == 6999.0 and run.params["p7"] == "7"
