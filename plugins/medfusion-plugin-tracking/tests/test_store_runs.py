@@ -122,7 +122,7 @@ def test_sqlite_settings(tmp_path) -> None:
 
 
 def test_a_batch_with_many_keys(store: TrackingStore) -> None:
-    # 7000 keys x 5 columns of latest_metrics rows is over SQLite's 32766 bound variables.
+    # 7000 keys x 5 columns is over SQLite's default limit of 32766 bound variables (some builds raise it).
     run_id = store.create_run("wide")
     store.log_metrics(run_id, [(f"k{index}", float(index), 1, 1.0) for index in range(7000)])
     store.log_params(run_id, {f"p{index}": index for index in range(1200)})
