@@ -8,8 +8,9 @@ A filter is clauses joined by ``and``: ``metrics.val_auroc > 0.8 and params.mode
   its JSON text, so ``params.optim.lr = 0.001`` matches the logged ``0.001``);
 - ``status``, ``name``, ``experiment`` compare text; ``start_time`` and ``end_time`` numbers.
 
-Keys may contain dots. Strings are quoted with ``'`` or ``"``. A metric or param key that no run
-has logged is an error that suggests the close ones, so a typo never silently matches nothing.
+Keys may contain dots, dashes and slashes (``metrics.fused/val_auroc``). Strings are quoted with
+``'`` or ``"``. A metric or param key that no run has logged is an error that suggests the close
+ones, so a typo never silently matches nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from medfusion_plugin_tracking.schema import Experiment, LatestMetric, Param, Ru
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])|(?P<str>'[^']*'|"[^"]*")"""
-    r"""|(?P<op><=|>=|!=|=|<|>)|(?P<word>[A-Za-z_][\w.\-]*))"""
+    r"""|(?P<op><=|>=|!=|=|<|>)|(?P<word>[A-Za-z_][\w./\-]*))"""
 )
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,

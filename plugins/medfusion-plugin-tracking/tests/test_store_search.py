@@ -96,6 +96,7 @@ def test_bad_order_by(store: TrackingStore) -> None:
 
 def test_parse_filter_values() -> None:
     assert parse_filter("") == []
+    assert parse_filter("metrics.fused/val-auroc<1") == [("metrics.fused/val-auroc", "<", 1.0)]
     assert parse_filter("metrics.a>=-1e-3 AND name='x y'") == [
         ("metrics.a", ">=", -0.001),
         ("name", "=", "x y"),
