@@ -60,7 +60,8 @@ def postgres_server() -> Iterator[str]:
     """``postgresql://postgres@127.0.0.1:<port>`` of a throwaway server (no database part)."""
     initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
     user = _server_user()
-    root = Path(tempfile.mkdtemp(prefix="medfusion-pg-"))
+    # As root the folder must be reachable by the server's user: /tmp, not a private TMPDIR.
+    root = Path(tempfile.mkdtemp(prefix="medfusion-pg-", dir="/tmp" if user is not None else None))
     if user is not None:
         shutil.chown(root, user)
     port = _free_port()
