@@ -24,10 +24,14 @@ import pytest
 _DATABASES = itertools.count()
 
 
+def _major(path: str) -> int:
+    version = Path(path).parts[-3]  # /usr/lib/postgresql/<version>/bin/<name>
+    return int(version) if version.isdigit() else 0
+
+
 def _pg_binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
+    debian = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_major)
+    found = shutil.which(name) or (debian[-1] if debian else None)
     if found is None:
         pytest.fail(
             f"PostgreSQL's {name} is not on PATH nor in /usr/lib/postgresql/*/bin: install the server "
