@@ -9,7 +9,14 @@ import sys
 import pluggy
 
 from medfusion_core import hookspecs
-from medfusion_core.kinds.tracker import RunStart, Tracker, TrackerDispatch
+from medfusion_core.kinds.tracker import (
+    RunStart,
+    Tracker,
+    TrackerDispatch,
+    fingerprint_files,
+    git_state,
+    package_versions,
+)
 from medfusion_core.specs import HOOK_FOR_KIND, KINDS
 
 
@@ -93,3 +100,38 @@ def test_kind_module_imports_neither_torch_nor_numpy() -> None:
     code = "import sys, medfusion_core.kinds.tracker; print(sorted({'torch', 'numpy'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_git_state(tmp_path) -> None:
+    assert git_state(tmp_path) is None
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one")
+    git("add", "a.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    state = git_state(tmp_path)
+    assert state is not None and len(state["commit"]) == 40 and state["dirty"] is False
+    (tmp_path / "untracked.txt").write_text("not counted")
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "a.txt").write_text("two")
+    assert git_state(tmp_path) == {"commit": state["commit"], "dirty": True}
+
+
+def test_fingerprint_files(tmp_path) -> None:
+    manifest, image = tmp_path / "manifest.csv", tmp_path / "x.png"
+    manifest.write_text("patient_id,image\n1,x.png\n")
+    image.write_bytes(bytes(range(256)) * 10)
+    first = fingerprint_files([manifest, image])
+    assert first.startswith("sha256:") and first == fingerprint_files([manifest, image])
+    assert fingerprint_files([image, manifest]) != first
+    image.write_bytes(bytes(range(256)) * 9 + bytes([1]) + bytes(range(1, 256)))
+    assert fingerprint_files([manifest, image]) != first
+    assert fingerprint_files([manifest, image], chunk=7) == fingerprint_files([manifest, image])
+
+
+def test_package_versions() -> None:
+    versions = package_versions(["medfusion-core", "no-such-distribution-xyz"])
+    assert versions == {"medfusion-core": "0.1.0", "no-such-distribution-xyz": None}

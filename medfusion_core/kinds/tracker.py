@@ -6,13 +6,19 @@ for files. Several trackers can be active at once: :class:`TrackerDispatch` fans
 to all of them, and a tracker that raises is reported once and disabled for the rest of the run,
 so that a tracker never fails the caller.
 
+The lineage helpers at the end (:func:`git_state`, :func:`package_versions`,
+:func:`fingerprint_files`) build the ``RunStart.lineage`` and ``data_fingerprint`` a run reports.
 This module imports neither torch nor numpy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -143,3 +149,50 @@ class TrackerDispatch:
     def end_run(self, run_id: str, status: str) -> None:
         """Send :meth:`Tracker.end_run` to every active tracker."""
         self._emit("end_run", run_id, status)
+
+
+def git_state(folder: str | Path) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``folder`` (tracked files
+    only count as dirty), or None outside a checkout or without git."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(folder), *args], capture_output=True, text=True, check=False, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit.strip(), "dirty": bool(status and status.strip())}
+
+
+def package_versions(distributions: Iterable[str]) -> dict[str, str | None]:
+    """Installed version of each distribution (``medfusion-core``, the plugins that took part);
+    None for one that is not installed."""
+    versions: dict[str, str | None] = {}
+    for name in distributions:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return dict(sorted(versions.items()))
+
+
+def fingerprint_files(paths: Iterable[str | Path], chunk: int = 1 << 20) -> str:
+    """``sha256:<hex>`` over the names and contents of ``paths``, in the order given (a manifest
+    first, then the image files it names): any changed byte, renamed or reordered file changes it."""
+    digest = hashlib.sha256()
+    for path in paths:
+        name = str(path).encode()
+        digest.update(len(name).to_bytes(8, "little") + name)
+        file_digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                file_digest.update(block)
+        digest.update(file_digest.digest())
+    return f"sha256:{digest.hexdigest()}"
