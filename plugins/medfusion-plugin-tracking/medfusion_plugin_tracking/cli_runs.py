@@ -1,4 +1,4 @@
-"""``medfusion runs list | show | compare``: the runs in the tracking store."""
+"""``medfusion runs list | show | compare | import | delete``: the runs in the tracking store."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from medfusion_plugin_tracking.records import RunInfo
 
 @click.group("runs")
 def runs() -> None:
-    """List, show, compare and delete the runs recorded in the tracking store."""
+    """List, show, compare, import and delete the runs of the tracking store."""
 
 
 @runs.command("list")
@@ -165,3 +165,27 @@ def delete_run(run: str, keep_files: bool, yes: bool, store_url: str | None, run
         assert folder is not None
         shutil.rmtree(folder)
     click.echo(f"deleted {what}")
+
+
+@runs.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--experiment", default="default", show_default=True, help="Experiment of the imported runs.")
+@store_options
+@json_option
+def import_runs(path: Path, experiment: str, store_url: str | None, runs_dir: Path, as_json: bool) -> None:
+    """Record run folders made before the store existed (PATH: one run folder or a folder of runs)."""
+    from medfusion_plugin_tracking.importer import import_run, run_folders
+
+    folders = run_folders(path)
+    with open_store(store_url, runs_dir) as store:
+        imported = {folder.name: import_run(store, folder, experiment) for folder in folders}
+    if as_json:
+        echo_json(
+            {
+                "imported": {name: run_id for name, run_id in imported.items() if run_id},
+                "skipped": [name for name, run_id in imported.items() if run_id is None],
+            }
+        )
+        return
+    for name, run_id in imported.items():
+        click.echo(f"imported {name} ({run_id[:8]})" if run_id else f"skipped {name} (already in the store)")

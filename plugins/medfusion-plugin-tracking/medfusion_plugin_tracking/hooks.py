@@ -27,7 +27,7 @@ def medfusion_register_commands() -> list[ComponentSpec]:
             "runs",
             "command",
             "medfusion_plugin_tracking.cli_runs:runs",
-            "List, show, compare and delete the runs recorded in the tracking store.",
+            "List, show, compare, import and delete the runs of the tracking store.",
         ),
         ComponentSpec(
             "models",

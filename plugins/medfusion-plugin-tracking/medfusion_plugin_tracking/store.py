@@ -109,6 +109,11 @@ class TrackingStore:
         with self.read() as session:
             return session.get(Run, run_id) is not None
 
+    def run_ids_for_dir(self, run_dir: str) -> list[str]:
+        """Ids of the runs recorded for a run folder."""
+        with self.read() as session:
+            return list(session.scalars(select(Run.id).where(Run.run_dir == run_dir)))
+
     def resolve_run(self, ref: str) -> str:
         """The id of the run named by ``ref``: an id, a unique id prefix or a unique run name."""
         with self.read() as session:
