@@ -13,6 +13,7 @@ from medfusion_core.kinds.tracker import (
     RunStart,
     Tracker,
     TrackerDispatch,
+    check_tracker,
     fingerprint_files,
     git_state,
     package_versions,
@@ -135,3 +136,19 @@ def test_fingerprint_files(tmp_path) -> None:
 def test_package_versions() -> None:
     versions = package_versions(["medfusion-core", "no-such-distribution-xyz"])
     assert versions == {"medfusion-core": "0.1.0", "no-such-distribution-xyz": None}
+
+
+def test_conformance_check() -> None:
+    recorder = Recorder()
+    check_tracker(recorder)
+    assert [event[0] for event in recorder.events][-3:] == ["start_run", "log_metrics", "end_run"]
+    try:
+        check_tracker(Broken())
+    except AssertionError as error:
+        assert str(error).startswith("Broken.log_metrics raised ConnectionError: server unreachable")
+    else:
+        raise AssertionError("a broken tracker passed the conformance check")
+    try:
+        check_tracker(object())
+    except AssertionError as error:
+        assert "object lacks tracker methods: start_run, log_params" in str(error)

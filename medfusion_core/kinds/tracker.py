@@ -151,6 +151,41 @@ class TrackerDispatch:
         self._emit("end_run", run_id, status)
 
 
+def check_tracker(tracker: object, run_dir: str = "/tmp/medfusion-conformance-run") -> None:
+    """Conformance check: ``tracker`` implements :class:`Tracker` and takes a whole run's events
+    (start, params, metrics, artifact, status, end, then a resumed start and end) without raising.
+
+    Raises ``AssertionError`` naming the missing method or the event that failed.
+    """
+    missing = [
+        name
+        for name in ("start_run", "log_params", "log_metrics", "log_artifact", "set_status", "end_run")
+        if not callable(getattr(tracker, name, None))
+    ]
+    if missing:
+        raise AssertionError(f"{type(tracker).__name__} lacks tracker methods: {', '.join(missing)}")
+    run_id = "0" * 31 + "1"
+    events: list[tuple[str, tuple[Any, ...]]] = [
+        ("start_run", (RunStart(run_id, "conformance", "conformance", run_dir, config={"a": {"b": 1}}),)),
+        ("log_params", (run_id, {"lr": 0.001, "model.name": "x"})),
+        ("log_metrics", (run_id, [("loss", 1.0, 0, 1.0), ("loss", 0.5, 1, 2.0), ("val_auroc", 0.7, 1, 2.0)])),
+        ("log_metrics", (run_id, [])),
+        ("log_artifact", (run_id, "fused/checkpoints/best.pt", "checkpoint")),
+        ("set_status", (run_id, "running")),
+        ("end_run", (run_id, "killed")),
+        ("start_run", (RunStart(run_id, "conformance", "conformance", run_dir, resumed=True),)),
+        ("log_metrics", (run_id, [("loss", 0.25, 2, 3.0)])),
+        ("end_run", (run_id, "finished")),
+    ]
+    for event, args in events:
+        try:
+            getattr(tracker, event)(*args)
+        except Exception as exc:
+            raise AssertionError(
+                f"{type(tracker).__name__}.{event} raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+
 def git_state(folder: str | Path) -> dict[str, Any] | None:
     """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``folder`` (tracked files
     only count as dirty), or None outside a checkout or without git."""

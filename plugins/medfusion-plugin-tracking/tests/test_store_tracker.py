@@ -8,7 +8,7 @@ from medfusion_plugin_tracking import hooks
 from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_tracking.tracker import StoreTracker, flatten
 
-from medfusion_core.kinds.tracker import RunStart, Tracker, TrackerDispatch
+from medfusion_core.kinds.tracker import RunStart, Tracker, TrackerDispatch, check_tracker
 
 
 def test_hook_registers_the_store_tracker() -> None:
@@ -49,3 +49,10 @@ def test_events_reach_the_store(store_url: str, tmp_path) -> None:
 
 def test_flatten() -> None:
     assert flatten({"a": {"b": {"c": 1}, "d": [1, 2]}, "e": {}}) == {"a.b.c": 1, "a.d": [1, 2], "e": {}}
+
+
+def test_store_tracker_passes_the_conformance_check(store_url: str, tmp_path) -> None:
+    check_tracker(StoreTracker(store_url), str(tmp_path / "conformance"))
+    with TrackingStore(store_url) as store:
+        run = store.get_run("conformance")
+        assert run.status == "finished" and run.metrics == {"loss": 0.25, "val_auroc": 0.7}
