@@ -302,6 +302,17 @@ class TrackingStore:
         with self.read() as session:
             return model_registry.resolve(session, ref)
 
+    def model_run_folder(self, ref: str) -> tuple[Path, str]:
+        """``(run folder, variant)`` behind ``NAME@alias`` / ``NAME/N``: what ``evaluate``,
+        ``export`` and ``predict`` need to accept a model reference where they take a run."""
+        version = self.resolve_model(ref)
+        run_dir = version.lineage.get("run_dir")
+        if version.run_id is not None and self.has_run(version.run_id):
+            run_dir = self.get_run(version.run_id).run_dir
+        if not run_dir:
+            raise TrackingError(f"model version {version.ref} names no run folder")
+        return Path(run_dir), version.variant
+
     def model_versions(self, name: str) -> list[ModelVersionInfo]:
         """Every version of model ``name``, oldest first."""
         with self.read() as session:
