@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import types
+from pathlib import Path
 
 import pluggy
 import pytest
@@ -123,3 +125,8 @@ def test_config_component_fields_name_kinds_of_the_list():
     from medfusion_core.config import COMPONENT_FIELDS
 
     assert set(COMPONENT_FIELDS.values()) <= set(kinds.NAMES)
+
+
+def test_the_catalogue_schema_names_exactly_the_kinds():
+    schema = json.loads((Path(__file__).parents[1] / "registry.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["kind"]["enum"]) == kinds.NAMES

@@ -38,6 +38,7 @@ from medfusion_core.kinds import (
     loss,
     reader,
     report,
+    tracker,
     trainer,
 )
 from medfusion_core.kinds.base import PROJECT, Info, Kind, hookimpl, hookspec
@@ -57,6 +58,7 @@ KINDS: tuple[Kind, ...] = tuple(
         reader,
         command,
         report,
+        tracker,
     )
 )
 

@@ -1,0 +1,1 @@
+"""MedFusion experiment tracking: the store, the built-in tracker, the model registry."""

@@ -1,0 +1,38 @@
+"""Registers the store tracker and the ``runs`` and ``models`` commands (import strings only)."""
+
+from __future__ import annotations
+
+from medfusion_core import ComponentSpec, Param, hookimpl
+
+
+@hookimpl
+def medfusion_register_trackers() -> list[ComponentSpec]:
+    """The built-in tracker writing every run to the tracking store."""
+    return [
+        ComponentSpec(
+            "store",
+            "tracker",
+            "medfusion_plugin_tracking.tracker:StoreTracker",
+            "Runs, metrics and models in one SQL store (SQLite file by default, PostgreSQL by URL).",
+            {"url": Param("str", None, "store URL; default $MEDFUSION_TRACKING_URI or <runs>/medfusion.db")},
+        )
+    ]
+
+
+@hookimpl
+def medfusion_register_commands() -> list[ComponentSpec]:
+    """``medfusion runs ...`` and ``medfusion models ...``."""
+    return [
+        ComponentSpec(
+            "runs",
+            "command",
+            "medfusion_plugin_tracking.cli_runs:runs",
+            "List, show, compare, import and delete the runs of the tracking store.",
+        ),
+        ComponentSpec(
+            "models",
+            "command",
+            "medfusion_plugin_tracking.cli_models:models",
+            "Register runs as model versions, list them and move their aliases.",
+        ),
+    ]

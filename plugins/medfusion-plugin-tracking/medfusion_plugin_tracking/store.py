@@ -1,0 +1,382 @@
+"""The tracking store: runs, their params, tags, metrics and artifacts, and the model registry.
+
+Open it with a SQLAlchemy URL (``sqlite:///runs/medfusion.db`` by default, ``postgresql://...``
+for a team); the schema is migrated to the package's head revision on open. Every write is one
+transaction: a batch of metric points and the latest-value rows it moves commit together.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from medfusion_core.kinds.tracker import STATUSES, MetricPoint
+from medfusion_plugin_tracking import model_registry
+from medfusion_plugin_tracking.engine import default_url, make_engines
+from medfusion_plugin_tracking.errors import TrackingError
+from medfusion_plugin_tracking.migrate import ensure_current
+from medfusion_plugin_tracking.ordering import order_clauses
+from medfusion_plugin_tracking.records import ModelVersionInfo, RunInfo
+from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
+from medfusion_plugin_tracking.search import apply_filter, param_text
+from medfusion_plugin_tracking.upsert import upsert
+
+
+def _metric_value(value: float) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+class TrackingStore:
+    """Runs and models in one SQL database (see the module docstring)."""
+
+    def __init__(self, url: str | None = None, *, runs_dir: str | Path = "runs") -> None:
+        self.url = url or default_url(runs_dir)
+        self._write_engine, self._read_engine = make_engines(self.url)
+        ensure_current(self._write_engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    def __enter__(self) -> TrackingStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction commits on exit (SQLite: holds the write lock)."""
+        with Session(self._write_engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (never blocks writers)."""
+        with Session(self._read_engine) as session, session.begin():
+            yield session
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        name: str,
+        *,
+        experiment: str = "default",
+        run_dir: str | Path = "",
+        run_id: str | None = None,
+        lineage: Mapping[str, Any] | None = None,
+        data_fingerprint: str | None = None,
+        parent_run_id: str | None = None,
+        start_time: float | None = None,
+    ) -> str:
+        """Create a run with status ``running`` and return its id (a new UUID unless given)."""
+        run_id = run_id or uuid.uuid4().hex
+        now = time.time()
+        with self.write() as session:
+            upsert(session, Experiment, [{"name": experiment, "created": now}], ["name"], [])
+            experiment_id = session.scalar(select(Experiment.id).where(Experiment.name == experiment))
+            if session.get(Run, run_id) is not None:
+                raise TrackingError(f"run {run_id} already exists")
+            session.add(
+                Run(
+                    id=run_id,
+                    name=name,
+                    experiment_id=experiment_id,
+                    status="running",
+                    start_time=start_time if start_time is not None else now,
+                    end_time=None,
+                    run_dir=str(run_dir),
+                    data_fingerprint=data_fingerprint,
+                    lineage=dict(lineage or {}),
+                    parent_run_id=parent_run_id,
+                )
+            )
+        return run_id
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with this id exists."""
+        with self.read() as session:
+            return session.get(Run, run_id) is not None
+
+    def run_ids_for_dir(self, run_dir: str) -> list[str]:
+        """Ids of the runs recorded for a run folder."""
+        with self.read() as session:
+            return list(session.scalars(select(Run.id).where(Run.run_dir == run_dir)))
+
+    def resolve_run(self, ref: str) -> str:
+        """The id of the run named by ``ref``: an id, a unique id prefix or a unique run name."""
+        with self.read() as session:
+            if session.get(Run, ref) is not None:
+                return ref
+            ids = session.scalars(
+                select(Run.id).where(or_(Run.name == ref, Run.id.startswith(ref, autoescape=True))).limit(3)
+            ).all()
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise TrackingError(f"no run {ref!r} in the store (see `medfusion runs list`)")
+        raise TrackingError(f"{ref!r} names several runs ({', '.join(ids[:2])}, ...): use the run id")
+
+    def get_run(self, ref: str) -> RunInfo:
+        """The run named by ``ref`` (see :meth:`resolve_run`) with its params, tags and metrics."""
+        run_id = self.resolve_run(ref)
+        with self.read() as session:
+            return self._infos(session, self._runs_query().where(Run.id == run_id))[0]
+
+    def search_runs(
+        self,
+        filter: str = "",
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[RunInfo]:
+        """Runs matching ``filter`` (see :mod:`medfusion_plugin_tracking.search`), newest first
+        unless ``order_by`` (``"metrics.val_auroc desc"``, ``"name"``, ...) says otherwise."""
+        with self.read() as session:
+            query = apply_filter(
+                self._runs_query(), filter, lambda kind, key: self._missing_key(session, kind, key)
+            )
+            if experiment is not None:
+                query = query.where(Experiment.name == experiment)
+            if status is not None:
+                query = query.where(Run.status == status)
+            query = order_clauses(query, order_by)
+            if limit is not None:
+                query = query.limit(limit)
+            return self._infos(session, query)
+
+    def set_status(self, run_id: str, status: str, *, end_time: float | None = None) -> None:
+        """Change a run's status; a final status (not ``running``) sets the end time."""
+        if status not in STATUSES:
+            raise TrackingError(f"unknown run status {status!r} (one of {', '.join(STATUSES)})")
+        ended = None if status == "running" else (end_time if end_time is not None else time.time())
+        with self.write() as session:
+            done = session.execute(update(Run).where(Run.id == run_id).values(status=status, end_time=ended))
+            if not done.rowcount:
+                raise TrackingError(f"no run {run_id!r} in the store")
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and everything logged for it (its files stay where they are)."""
+        with self.write() as session:
+            for table in (Metric, LatestMetric, Param, Tag, Artifact):
+                session.execute(delete(table).where(table.run_id == run_id))
+            session.execute(delete(Run).where(Run.id == run_id))
+
+    # -- logging -------------------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Set flat parameters (a key logged again keeps its newest value)."""
+        rows = [{"run_id": run_id, "key": key, "value": param_text(value)} for key, value in params.items()]
+        with self.write() as session:
+            upsert(session, Param, rows, ["run_id", "key"], ["value"])
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set free-form tags."""
+        rows = [{"run_id": run_id, "key": key, "value": str(value)} for key, value in tags.items()]
+        with self.write() as session:
+            upsert(session, Tag, rows, ["run_id", "key"], ["value"])
+
+    def log_metrics(self, run_id: str, points: Iterable[MetricPoint]) -> None:
+        """Append metric points ``(key, value, step, timestamp)`` in one batched transaction and
+        move each key's latest value (highest step, then newest time) in the same transaction."""
+        rows = [
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": _metric_value(value),
+                "step": int(step),
+                "timestamp": float(ts),
+            }
+            for key, value, step, ts in points
+        ]
+        if not rows:
+            return
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            best = latest.get(row["key"])
+            if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
+                latest[row["key"]] = row
+        with self.write() as session:
+            session.execute(insert(Metric), rows)
+            upsert(
+                session,
+                LatestMetric,
+                list(latest.values()),
+                ["run_id", "key"],
+                ["value", "step", "timestamp"],
+                where=lambda new: or_(
+                    new.step > LatestMetric.step,
+                    and_(new.step == LatestMetric.step, new.timestamp >= LatestMetric.timestamp),
+                ),
+            )
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int = 0, timestamp: float | None = None
+    ) -> None:
+        """Append one metric point (prefer :meth:`log_metrics` for many)."""
+        self.log_metrics(run_id, [(key, value, step, time.time() if timestamp is None else timestamp)])
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, float | None]]:
+        """``[(step, timestamp, value), ...]`` of one metric of a run, by step then time."""
+        with self.read() as session:
+            rows = session.execute(
+                select(Metric.step, Metric.timestamp, Metric.value)
+                .where(Metric.run_id == run_id, Metric.key == key)
+                .order_by(Metric.step, Metric.timestamp, Metric.id)
+            ).all()
+        return [(int(step), float(ts), value) for step, ts, value in rows]
+
+    def count_metric_points(self, run_id: str | None = None) -> int:
+        """How many metric points the store holds (for one run, or in all)."""
+        with self.read() as session:
+            query = select(func.count()).select_from(Metric)
+            if run_id is not None:
+                query = query.where(Metric.run_id == run_id)
+            return int(session.scalar(query) or 0)
+
+    def log_artifact(self, run_id: str, path: str, kind: str = "file") -> None:
+        """Record a file of the run by its path relative to the run folder."""
+        row = {"run_id": run_id, "path": str(path), "kind": kind, "logged": time.time()}
+        with self.write() as session:
+            upsert(session, Artifact, [row], ["run_id", "path"], ["kind", "logged"])
+
+    def artifacts(self, run_id: str) -> list[tuple[str, str]]:
+        """``[(path, kind), ...]`` recorded for a run."""
+        with self.read() as session:
+            rows = session.execute(
+                select(Artifact.path, Artifact.kind).where(Artifact.run_id == run_id).order_by(Artifact.path)
+            ).all()
+        return [(path, kind) for path, kind in rows]
+
+    # -- model registry ------------------------------------------------------------------------
+
+    def register_model_version(
+        self,
+        name: str,
+        run_id: str | None,
+        *,
+        variant: str = "fused",
+        checkpoint: str,
+        artifacts: Sequence[str] = (),
+        metrics: Mapping[str, Any] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> ModelVersionInfo:
+        """Create the next version N of model ``name`` (the model is created on first use)."""
+        with self.write() as session:
+            return model_registry.register(
+                session,
+                name,
+                run_id,
+                variant,
+                checkpoint,
+                list(artifacts),
+                dict(metrics or {}),
+                dict(lineage or {}),
+            )
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` of model ``name`` at ``version``, in one statement (moves atomically)."""
+        with self.write() as session:
+            model_registry.set_alias(session, name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias`` from model ``name``."""
+        with self.write() as session:
+            model_registry.delete_alias(session, name, alias)
+
+    def resolve_model(self, ref: str) -> ModelVersionInfo:
+        """The version named by ``NAME@alias``, ``NAME/N`` or ``NAME`` (its newest version)."""
+        with self.read() as session:
+            return model_registry.resolve(session, ref)
+
+    def model_run_folder(self, ref: str) -> tuple[Path, str]:
+        """``(run folder, variant)`` behind ``NAME@alias`` / ``NAME/N``: what ``evaluate``,
+        ``export`` and ``predict`` need to accept a model reference where they take a run."""
+        version = self.resolve_model(ref)
+        run_dir = version.lineage.get("run_dir")
+        if version.run_id is not None and self.has_run(version.run_id):
+            run_dir = self.get_run(version.run_id).run_dir
+        if not run_dir:
+            raise TrackingError(f"model version {version.ref} names no run folder")
+        return Path(run_dir), version.variant
+
+    def model_versions(self, name: str) -> list[ModelVersionInfo]:
+        """Every version of model ``name``, oldest first."""
+        with self.read() as session:
+            return model_registry.versions(session, name)
+
+    def versions_from_run(self, run_id: str) -> list[str]:
+        """``NAME/N`` of the model versions registered from a run."""
+        with self.read() as session:
+            return model_registry.refs_for_run(session, run_id)
+
+    def list_models(self) -> list[str]:
+        """Names of the registered models."""
+        with self.read() as session:
+            return model_registry.names(session)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _runs_query() -> Select[Any]:
+        return select(Run, Experiment.name).join(Experiment, Run.experiment_id == Experiment.id)
+
+    @staticmethod
+    def _missing_key(session: Session, kind: str, key: str) -> list[str] | None:
+        """None when some run logged ``key`` (an index lookup), else every logged key."""
+        table = {"metrics": LatestMetric, "params": Param}[kind]
+        if session.scalar(select(table.key).where(table.key == key).limit(1)) is not None:
+            return None
+        return list(session.scalars(select(table.key).distinct()))
+
+    @staticmethod
+    def _infos(session: Session, query: Select[Any]) -> list[RunInfo]:
+        rows = session.execute(query).all()
+        ids = [run.id for run, _ in rows]
+        params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        metrics: dict[str, dict[str, float | None]] = {run_id: {} for run_id in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for table, into in ((Param, params), (Tag, tags)):
+                for run_id, key, value in session.execute(
+                    select(table.run_id, table.key, table.value).where(table.run_id.in_(chunk))
+                ):
+                    into[run_id][key] = value
+            for run_id, key, value in session.execute(
+                select(LatestMetric.run_id, LatestMetric.key, LatestMetric.value).where(
+                    LatestMetric.run_id.in_(chunk)
+                )
+            ):
+                metrics[run_id][key] = value
+        return [
+            RunInfo(
+                id=run.id,
+                name=run.name,
+                experiment=experiment,
+                status=run.status,
+                start_time=run.start_time,
+                end_time=run.end_time,
+                run_dir=run.run_dir,
+                data_fingerprint=run.data_fingerprint,
+                lineage=dict(run.lineage or {}),
+                parent_run_id=run.parent_run_id,
+                params=dict(sorted(params[run.id].items())),
+                metrics=dict(sorted(metrics[run.id].items())),
+                tags=dict(sorted(tags[run.id].items())),
+            )
+            for run, experiment in rows
+        ]
