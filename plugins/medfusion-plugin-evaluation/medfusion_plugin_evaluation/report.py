@@ -36,6 +36,7 @@ from medfusion_plugin_evaluation.compare import compare_to_baselines
 from medfusion_plugin_evaluation.context import EvaluationContext
 from medfusion_plugin_evaluation.evaluate import Evaluation, evaluate_model
 from medfusion_plugin_evaluation.parts import render_parts, report_specs
+from medfusion_plugin_evaluation.prediction_table import write_predictions
 from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions
 from medfusion_plugin_evaluation.render import Document, to_html, to_markdown
 
@@ -51,7 +52,8 @@ ERRORS_KEY = "section_errors"
 
 @attrs.frozen
 class ReportFiles:
-    """What :func:`write_report` wrote, and the metrics it wrote to ``metrics.json``."""
+    """What :func:`write_report` wrote, and the metrics it wrote to ``metrics.json``
+    (``predictions``: predictions.csv, ``None`` when the predictions have no patient ids)."""
 
     out_dir: Path
     metrics_json: Path
@@ -59,6 +61,7 @@ class ReportFiles:
     html: Path
     plots: dict[str, Path]
     metrics: dict[str, Any]
+    predictions: Path | None = None
 
 
 def report_options(config: ExperimentConfig) -> dict[str, Any]:
@@ -92,7 +95,8 @@ def write_report(
     run_dir: Path | None = None,
     config: ExperimentConfig | None = None,
 ) -> ReportFiles:
-    """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html`` and PNGs.
+    """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html``, PNGs and
+    ``predictions.csv`` (every model's per-patient scores, see :mod:`.prediction_table`).
 
     ``models`` maps a label ("fused", "image-only", "clinical-only") to its predictions;
     ``training_history`` maps a label to its per-epoch records (the ``metrics.jsonl`` lines of a
@@ -162,6 +166,7 @@ def write_report(
     if rendered.errors:
         metrics[ERRORS_KEY] = rendered.errors
     document = Document(title, rendered.sections)
+    table = write_predictions(out, context.predictions, task, class_names)
     return ReportFiles(
         out_dir=out,
         metrics_json=write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, allow_nan=False) + "\n"),
@@ -169,4 +174,5 @@ def write_report(
         html=write_text(out / HTML_FILE, to_html(document)),
         plots={name: out / file for name, file in rendered.figures.items()},
         metrics=metrics,
+        predictions=table,
     )
