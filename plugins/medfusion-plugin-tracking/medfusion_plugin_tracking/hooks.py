@@ -1,4 +1,5 @@
-"""Registers the store tracker and the ``runs`` and ``models`` commands (import strings only)."""
+"""Registers the store tracker, the ``runs`` and ``models`` commands and the ``paired_tests`` report
+section (import strings only)."""
 
 from __future__ import annotations
 
@@ -35,4 +36,17 @@ def medfusion_register_commands() -> list[ComponentSpec]:
             "medfusion_plugin_tracking.cli_models:models",
             "Register runs as model versions, list them and move their aliases.",
         ),
+    ]
+
+
+@hookimpl
+def medfusion_register_reports() -> list[ComponentSpec]:
+    """The report section comparing the fused model with each baseline by DeLong and McNemar."""
+    return [
+        ComponentSpec(
+            "paired_tests",
+            "report",
+            "medfusion_plugin_tracking.report_section:PairedTests",
+            "DeLong and McNemar: the fused model against each baseline on the same test patients (binary).",
+        )
     ]

@@ -190,16 +190,27 @@ def _by_patient(predictions: PatientScores, name: str) -> dict[str, tuple[int, f
     return rows
 
 
+def _some(patients: list[str], shown: int = 5) -> str:
+    """``p1, p2, p3`` or ``p1, ..., p5 and 7 more``."""
+    more = f" and {len(patients) - shown} more" if len(patients) > shown else ""
+    return ", ".join(patients[:shown]) + more
+
+
 def compare_models(a: PatientScores, b: PatientScores) -> PairedComparison:
     """Align two models' test predictions by patient and run :func:`delong_test` and
     :func:`mcnemar_test` (each model at its own threshold). The test patients and their labels
     must be the same for both models, or the comparison is not paired and is refused."""
     rows_a, rows_b = _by_patient(a, "A"), _by_patient(b, "B")
     if rows_a.keys() != rows_b.keys():
-        only_a, only_b = len(rows_a.keys() - rows_b.keys()), len(rows_b.keys() - rows_a.keys())
+        only_a, only_b = sorted(rows_a.keys() - rows_b.keys()), sorted(rows_b.keys() - rows_a.keys())
+        named = "; ".join(
+            f"only in {name}: {_some(patients)}"
+            for name, patients in (("A", only_a), ("B", only_b))
+            if patients
+        )
         raise TrackingError(
-            f"the models were tested on different patients ({only_a} only in A, {only_b} only in B): "
-            "a paired comparison needs the same test split"
+            f"the models were tested on different patients ({len(only_a)} only in A, {len(only_b)} only "
+            f"in B; {named}): a paired comparison needs the same test split"
         )
     patients = sorted(rows_a)
     disagree = [patient for patient in patients if rows_a[patient][0] != rows_b[patient][0]]

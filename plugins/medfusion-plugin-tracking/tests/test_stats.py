@@ -147,7 +147,9 @@ def test_compare_models_aligns_patients_and_refuses_unpaired_sets() -> None:
     assert compared.delong == delong_test(labels, score_a, score_b)
     assert compared.mcnemar == mcnemar_test(labels, score_a, score_b, 0.5, 0.2)
     fewer = PatientScores(ids[:-1], labels.tolist()[:-1], score_b.tolist()[:-1], 0.2)
-    with pytest.raises(TrackingError, match=r"different patients \(1 only in A, 0 only in B\)"):
+    with pytest.raises(
+        TrackingError, match=r"different patients \(1 only in A, 0 only in B; only in A: p079\)"
+    ):
         compare_models(a, fewer)
     flipped = PatientScores(ids, [1 - int(y) for y in labels], score_b.tolist(), 0.2)
     with pytest.raises(TrackingError, match="disagree on the label of 80 patients"):
