@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +20,9 @@ from medfusion_plugin_tracking.cli_common import (
 )
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.records import RunInfo
+
+if TYPE_CHECKING:
+    from medfusion_plugin_tracking.comparison import PairedResult
 
 
 @click.group("runs")
@@ -105,31 +109,79 @@ def _with_intervals(run: RunInfo) -> dict[str, str]:
     return cells
 
 
+def _cell(value: Any) -> str:
+    """A report metric: ``value [low, high]`` for an estimate, the number otherwise."""
+    if isinstance(value, dict):
+        low, high = value["low"], value["high"]
+        interval = f" [{number(low)}, {number(high)}]" if low is not None and high is not None else ""
+        return number(value["value"]) + interval
+    return number(value)
+
+
+def _echo_paired(results: list[PairedResult], skipped: list[str]) -> None:
+    from medfusion_plugin_tracking.paired import (
+        DELONG_HEADER,
+        MCNEMAR_HEADER,
+        METHODS,
+        delong_cells,
+        mcnemar_cells,
+    )
+
+    click.echo("paired tests on the same test patients:")
+    if results:
+        click.echo(METHODS)
+        pairs = [f"{result.a.display} vs {result.b.display}" for result in results]
+        echo_table(
+            DELONG_HEADER, [delong_cells(pair, r.comparison) for pair, r in zip(pairs, results, strict=True)]
+        )
+        echo_table(
+            MCNEMAR_HEADER,
+            [mcnemar_cells(pair, r.comparison, r.thresholds) for pair, r in zip(pairs, results, strict=True)],
+        )
+    for reason in skipped:
+        click.echo(f"  not tested: {reason}")
+
+
 @runs.command("compare")
 @click.argument("refs", nargs=-1, required=True)
 @store_options
 @json_option
 def compare_runs(refs: tuple[str, ...], store_url: str | None, runs_dir: Path, as_json: bool) -> None:
-    """Compare runs: the params that differ, and every metric side by side (with its CI if logged)."""
+    """Compare runs or model versions (REFS: run id, id prefix or name; NAME@alias or NAME/N): the
+    params that differ, every metric side by side (with its CI), each model's test metrics from its
+    report, and DeLong + McNemar of the first model against each other one on the same test
+    patients (binary tasks with report/predictions.csv; different test patients are refused)."""
+    from medfusion_plugin_tracking.comparison import paired_tests, report_metrics, resolve
+
     if len(refs) < 2:
         raise click.UsageError("runs compare needs at least two runs")
     with open_store(store_url, runs_dir) as store:
-        found = [store.get_run(ref) for ref in refs]
+        models = [resolve(store, ref) for ref in refs]
+    found = [model.run for model in models]
     keys = sorted({key for run in found for key in run.params})
     differ = {key: [run.params.get(key) for run in found] for key in keys}
     differ = {key: values for key, values in differ.items() if len(set(values)) > 1}
     cells = [_with_intervals(run) for run in found]
     metric_keys = sorted({key for run_cells in cells for key in run_cells})
+    tested = [report_metrics(model) for model in models]
+    tested_keys = sorted({key for values in tested for key in values})
+    results, skipped = paired_tests(models)
     if as_json:
         echo_json(
             {
-                "runs": [{"id": run.id, "name": run.name} for run in found],
+                "runs": [
+                    {"id": run.id, "name": run.name, "ref": model.ref, "model": model.label}
+                    for model, run in zip(models, found, strict=True)
+                ],
                 "params_that_differ": differ,
                 "metrics": {key: [run.metrics.get(key) for run in found] for key in metric_keys},
+                "test_metrics": {key: [values.get(key) for values in tested] for key in tested_keys},
+                "paired_tests": [result.to_dict() for result in results],
+                "not_tested": skipped,
             }
         )
         return
-    header = ["", *(f"{run.name} ({run.id[:8]})" for run in found)]
+    header = ["", *(model.display for model in models)]
     click.echo("params that differ:" if differ else "params: all the same")
     if differ:
         echo_table(
@@ -141,6 +193,16 @@ def compare_runs(refs: tuple[str, ...], store_url: str | None, runs_dir: Path, a
         )
     click.echo("metrics:")
     echo_table(header, [[key, *(run_cells.get(key, "-") for run_cells in cells)] for key in metric_keys])
+    if tested_keys:
+        click.echo("test metrics (report/metrics.json, 95% bootstrap CIs):")
+        echo_table(
+            header,
+            [
+                [key, *(_cell(values[key]) if key in values else "-" for values in tested)]
+                for key in tested_keys
+            ],
+        )
+    _echo_paired(results, skipped)
 
 
 @runs.command("delete")
