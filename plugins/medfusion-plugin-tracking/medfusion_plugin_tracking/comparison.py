@@ -73,7 +73,7 @@ def resolve(store: TrackingStore, ref: str) -> Compared:
     run = store.get_run(ref)
     run_dir = Path(run.run_dir)
     report = read_report_metrics(run_dir) if run.run_dir else None
-    label = report["reference"] if report else None
+    label = next(iter(report["models"]), None) if report else None  # the reference comes first
     return Compared(ref, f"{run.name} ({run.id[:8]})", run, run_dir, label, report)
 
 
