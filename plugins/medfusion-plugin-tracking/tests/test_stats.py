@@ -154,3 +154,24 @@ def test_compare_models_aligns_patients_and_refuses_unpaired_sets() -> None:
     flipped = PatientScores(ids, [1 - int(y) for y in labels], score_b.tolist(), 0.2)
     with pytest.raises(TrackingError, match="disagree on the label of 80 patients"):
         compare_models(a, flipped)
+
+
+def test_auroc_of_the_hanley_mcneil_1982_ratings() -> None:
+    """A published example: Hanley & McNeil (1982), Radiology 143:29-36, Table 1 — 109 CT images
+    rated on a 5-point scale from "definitely normal" (1) to "definitely abnormal" (5): 58 normal
+    images rated 33, 6, 6, 11, 2 and 51 abnormal ones rated 3, 2, 2, 11, 33 times; the paper
+    gives the area under the ROC curve as 0.893. (It gives no DeLong SE; its SE 0.032 comes from
+    its own approximation, so only the area is checked against the paper, and the exact
+    Mann-Whitney fraction against a direct count by category.)"""
+    normal, abnormal = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
+    labels = [0] * sum(normal) + [1] * sum(abnormal)
+    ratings = [r for r, count in enumerate(normal, 1) for _ in range(count)]
+    ratings += [r for r, count in enumerate(abnormal, 1) for _ in range(count)]
+    result = delong_test(labels, ratings, list(reversed(ratings)))
+    assert (result.n_positive, result.n_negative) == (51, 58)
+    assert round(result.auc_a, 3) == 0.893
+    wins = sum(abnormal[i] * (sum(normal[:i]) + normal[i] / 2) for i in range(5))
+    assert result.auc_a == pytest.approx(wins / (51 * 58), abs=1e-12)
+    reference = _delong_1988(labels, ratings, list(reversed(ratings)))
+    for field, value in reference.items():
+        assert getattr(result, field) == pytest.approx(value, abs=1e-6), field
