@@ -48,8 +48,9 @@ def _tiny_backbone() -> object:
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """Runs ``a`` (all three variants) and ``b`` (clinical only, another learning rate) on the same
-    split, both evaluated and imported into a SQLite store; returns the runs folder and store URL."""
+    """Runs ``alpha`` (all three variants) and ``beta`` (clinical only, another learning rate) on the same
+    split, both evaluated and imported into a SQLite store (names that are no hex prefix of a run id, which
+    `runs compare` would also match); returns the runs folder and store URL."""
     with isolated_host() as host:
         yield _train_and_evaluate(host, tmp_path_factory.mktemp("compare"))
 
@@ -72,7 +73,7 @@ def _train_and_evaluate(host: Host, tmp_path: Path) -> tuple[Path, str]:
     config["data"]["loader"]["batch_size"] = 8
     config["evaluation"]["bootstrap"] = 20
     config["runs_dir"] = str(tmp_path / "runs")
-    for name, lr, modalities in (("a", 0.01, "all"), ("b", 0.03, "clinical")):
+    for name, lr, modalities in (("alpha", 0.01, "all"), ("beta", 0.03, "clinical")):
         config["name"] = name
         config["trainer"]["params"] = {"epochs": 1, "lr": lr, "progress": "never"}
         path = folder / f"{name}.yaml"
@@ -96,7 +97,7 @@ def _scores(run: Path, label: str):
 
 def test_section_equals_the_stats_on_predictions_csv_and_compare_prints_the_tests(evaluated) -> None:
     root, url = evaluated
-    a, b = root / "a", root / "b"
+    a, b = root / "alpha", root / "beta"
     with (a / "report" / "predictions.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["patient_id", "split", "label", "fused", "image-only", "clinical-only"]
@@ -117,31 +118,33 @@ def test_section_equals_the_stats_on_predictions_csv_and_compare_prints_the_test
     assert "| fused vs image-only |" in markdown and "McNemar" in markdown
     assert "paired_tests" not in _report(b).get("sections", {})  # one model: no section
 
-    text = CliRunner().invoke(runs, ["compare", "a", "b", "--store", url], catch_exceptions=False).output
+    text = (
+        CliRunner().invoke(runs, ["compare", "alpha", "beta", "--store", url], catch_exceptions=False).output
+    )
     assert "trainer.params.lr" in text and "test.auroc" in text
     assert (
         "paired tests on the same test patients:" in text and "DeLong SE" in text and "Only A right" in text
     )
     compared = json.loads(
         CliRunner()
-        .invoke(runs, ["compare", "a", "b", "--store", url, "--json"], catch_exceptions=False)
+        .invoke(runs, ["compare", "alpha", "beta", "--store", url, "--json"], catch_exceptions=False)
         .output
     )
     (paired,) = compared["paired_tests"]
     expected = compare_models(_scores(a, "fused"), _scores(b, "clinical-only"))
-    assert paired["delong"] == attrs.asdict(expected.delong) and paired["a"] == "a"
+    assert paired["delong"] == attrs.asdict(expected.delong) and paired["a"] == "alpha"
     assert [run["model"] for run in compared["runs"]] == ["fused", "clinical-only"]
     assert compared["test_metrics"]["test.auroc"][0] == _report(a)["models"]["fused"]["auroc"]
 
     # a model reference names its registered variant
     registered = CliRunner().invoke(
-        models, ["register", "a", "--name", "chest", "--variant", "image", "--store", url]
+        models, ["register", "alpha", "--name", "chest", "--variant", "image", "--store", url]
     )
     assert registered.exit_code == 0, registered.output
     CliRunner().invoke(models, ["alias", "chest", "champion", "1", "--store", url], catch_exceptions=False)
     by_model = json.loads(
         CliRunner()
-        .invoke(runs, ["compare", "chest@champion", "b", "--store", url, "--json"], catch_exceptions=False)
+        .invoke(runs, ["compare", "chest@champion", "beta", "--store", url, "--json"], catch_exceptions=False)
         .output
     )
     expected = compare_models(_scores(a, "image-only"), _scores(b, "clinical-only"))
@@ -153,15 +156,15 @@ def test_compare_refuses_different_test_patients_in_one_line(evaluated, medfusio
 
     medfusion_host.register(tracking, "medfusion-plugin-tracking")
     root, url = evaluated
-    shutil.copytree(root / "b", root / "c")
-    table = root / "c" / "report" / "predictions.csv"
+    shutil.copytree(root / "beta", root / "gamma")
+    table = root / "gamma" / "report" / "predictions.csv"
     lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
     dropped = next(line for line in lines[1:] if ",test," in line)
     table.write_text("".join(line for line in lines if line != dropped), encoding="utf-8")
-    assert CliRunner().invoke(runs, ["import", str(root / "c"), "--store", url]).exit_code == 0
+    assert CliRunner().invoke(runs, ["import", str(root / "gamma"), "--store", url]).exit_code == 0
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["runs", "compare", "a", "c", "--store", url])
+        main(["runs", "compare", "alpha", "gamma", "--store", url])
     assert exit_info.value.code != 0
     err = capsys.readouterr().err.strip().splitlines()
     patient = dropped.split(",")[0]
