@@ -27,7 +27,7 @@ def main() -> None:
     torch = median_seconds(lambda: run("-c", "import torch"), REPEATS)
     print(f"medfusion list-plugins --json: median {listing * 1000:.0f} ms over {REPEATS} runs")
     print(f"python -c 'import torch':       median {torch * 1000:.0f} ms over {REPEATS} runs")
-    print(result_line("list_plugins_vs_import_torch", listing / torch, "<=", 0.15))
+    print(result_line("list_plugins_vs_import_torch", listing / torch, "<=", 0.08))
 
 
 if __name__ == "__main__":
