@@ -21,6 +21,9 @@ def medfusion_register_trackers() -> list[ComponentSpec]:
                     "MLflow tracking URI; default $MEDFUSION_MLFLOW_URI, then $MLFLOW_TRACKING_URI "
                     "(neither set: the tracker stays inactive)",
                 ),
+                "flush_seconds": Param(
+                    "float", 2.0, "longest time metric points wait before they are sent (0: at once)"
+                ),
                 "copy_artifacts": Param(
                     "bool", False, "also copy artifact files into MLflow's artifact store"
                 ),

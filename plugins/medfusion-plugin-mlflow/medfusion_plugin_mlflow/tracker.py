@@ -8,6 +8,10 @@ says so once per process on the ``medfusion.tracking.mlflow`` logger. MLflow is 
 An MLflow run is found again by its ``medfusion.run_id`` tag, so a resumed run (``--resume``, or
 another process) continues the same MLflow run. MLflow params cannot change once logged: a param
 logged again with another value is kept as the tag ``medfusion.param.<key>`` (latest value).
+Metric points are buffered and sent with ``log_batch`` once 1000 are waiting or ``flush_seconds``
+have passed since the last send, and always before a status change, an artifact and the end, so
+that per-step logging does not wait on MLflow at every step; a killed process loses at most the
+last ``flush_seconds`` of points in MLflow (the run folder keeps them all).
 Experiments this tracker creates on a ``sqlite:///`` store keep their artifacts in
 ``mlartifacts/`` next to the database file. Errors are raised to the caller, which for a run is
 :class:`medfusion_core.kinds.tracker.TrackerDispatch`: it reports them once and never fails the run.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +68,8 @@ class _Run:
         self.mlflow_id = mlflow_id
         self.run_dir = run_dir
         self.params = dict(params)
+        self.pending: list[tuple[str, float, int, int]] = []
+        self.flushed_at = time.monotonic()
 
 
 class MlflowTracker:
@@ -73,11 +80,15 @@ class MlflowTracker:
         copy_artifacts: also upload artifact files into MLflow's artifact store; by default an
             artifact is recorded as the tag ``medfusion.artifact.<path>`` = kind only (the run
             folder stays the source of truth for files).
+        flush_seconds: the longest time metric points wait in the buffer (0: send at once).
     """
 
-    def __init__(self, uri: str | None = None, copy_artifacts: bool = False) -> None:
+    def __init__(
+        self, uri: str | None = None, copy_artifacts: bool = False, flush_seconds: float = 2.0
+    ) -> None:
         self.uri = tracking_uri(uri)
         self.copy_artifacts = copy_artifacts
+        self.flush_seconds = flush_seconds
         self._client: MlflowClient | None = None
         self._runs: dict[str, _Run] = {}
         if self.uri is None:
@@ -164,13 +175,21 @@ class MlflowTracker:
         run.params.update(new)
 
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
-        """Log metric points with their step and time, 1000 per ``log_batch`` call."""
-        if not self.active or not points:
+        """Buffer metric points (step and time kept); send them when the buffer is due."""
+        if not self.active:
             return
+        run = self._run(run_id)
+        run.pending.extend(mapping.metric_rows(points))
+        due = time.monotonic() - run.flushed_at >= self.flush_seconds
+        if len(run.pending) >= mapping.MAX_METRICS_PER_BATCH or (due and run.pending):
+            self._flush(run)
+
+    def _flush(self, run: _Run) -> None:
+        """Send the buffered points, 1000 per ``log_batch`` call."""
         from mlflow.entities import Metric
 
-        run = self._run(run_id)
-        rows = mapping.metric_rows(points)
+        rows, run.pending = run.pending, []
+        run.flushed_at = time.monotonic()
         for part in mapping.chunks(rows, mapping.MAX_METRICS_PER_BATCH):
             metrics = [Metric(key, value, timestamp, step) for key, value, timestamp, step in part]
             self._connect().log_batch(run.mlflow_id, metrics=metrics)
@@ -181,6 +200,7 @@ class MlflowTracker:
         if not self.active:
             return
         run = self._run(run_id)
+        self._flush(run)
         client = self._connect()
         kind_text = mapping.as_text(kind, mapping.MAX_TAG_VALUE_LENGTH)
         client.set_tag(run.mlflow_id, mapping.artifact_tag(path), kind_text)
@@ -193,11 +213,15 @@ class MlflowTracker:
         """Set the MLflow run's status (``RUNNING``, ``FINISHED``, ``FAILED``, ``KILLED``)."""
         if not self.active:
             return
-        self._connect().update_run(self._run(run_id).mlflow_id, status=mapping.STATUS[status])
+        run = self._run(run_id)
+        self._flush(run)
+        self._connect().update_run(run.mlflow_id, status=mapping.STATUS[status])
 
     def end_run(self, run_id: str, status: str) -> None:
         """Terminate the MLflow run with its final status and end time."""
         if not self.active:
             return
-        self._connect().set_terminated(self._run(run_id).mlflow_id, mapping.STATUS[status])
+        run = self._run(run_id)
+        self._flush(run)
+        self._connect().set_terminated(run.mlflow_id, mapping.STATUS[status])
         del self._runs[run_id]

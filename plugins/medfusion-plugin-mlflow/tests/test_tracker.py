@@ -118,6 +118,29 @@ def test_resume_continues_the_same_mlflow_run(mlflow_uri: str, tmp_path: Path) -
     assert [m.value for m in client.get_metric_history(run.info.run_id, "loss")] == [1.0, 0.5]
 
 
+def test_points_wait_in_the_buffer_until_due(mlflow_uri: str, tmp_path: Path) -> None:
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    tracker = MlflowTracker(mlflow_uri, flush_seconds=3600)
+    tracker.start_run(_start(tmp_path))
+    mlflow_id = _mirrored(client).info.run_id
+    tracker.log_metrics(RUN_ID, [("loss", 1.0, 0, 1.7e9)])
+    assert client.get_metric_history(mlflow_id, "loss") == []
+    tracker.log_metrics(RUN_ID, [("loss", 0.5, step, 1.7e9) for step in range(1, 1000)])
+    assert len(client.get_metric_history(mlflow_id, "loss")) == 1000  # a full batch goes at once
+    tracker.log_metrics(RUN_ID, [("loss", 0.25, 1000, 1.7e9)])
+    tracker.set_status(RUN_ID, "running")  # a status change sends what waits
+    assert len(client.get_metric_history(mlflow_id, "loss")) == 1001
+    tracker.log_metrics(RUN_ID, [("loss", 0.1, 1001, 1.7e9)])
+    tracker.end_run(RUN_ID, "finished")
+    assert len(client.get_metric_history(mlflow_id, "loss")) == 1002
+
+    eager = MlflowTracker(mlflow_uri, flush_seconds=0)
+    eager.start_run(_start(tmp_path, run_id="d" * 32, experiment="eager"))
+    eager.log_metrics("d" * 32, [("loss", 1.0, 0, 1.7e9)])
+    (run,) = client.search_runs([client.get_experiment_by_name("eager").experiment_id])
+    assert len(client.get_metric_history(run.info.run_id, "loss")) == 1
+
+
 def test_conformance(mlflow_uri: str, tmp_path: Path) -> None:
     check_tracker(MlflowTracker(mlflow_uri), run_dir=str(tmp_path))
     run = _conformance_run(MlflowClient(tracking_uri=mlflow_uri))
