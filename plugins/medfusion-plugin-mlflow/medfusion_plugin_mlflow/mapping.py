@@ -115,6 +115,16 @@ def metric_rows(points: Sequence[MetricPoint]) -> list[tuple[str, float, int, in
     ]
 
 
+def model_ref(ref: str) -> tuple[str | None, int | None, str | None]:
+    """``(name, version, alias)`` of ``NAME/N`` or ``NAME@alias``; ``(None, None, None)`` for
+    anything else (a run folder, a bare name)."""
+    if "@" in ref:
+        name, _, alias = ref.partition("@")
+        return (name, None, alias) if name and alias else (None, None, None)
+    name, _, version = ref.rpartition("/")
+    return (name, int(version), None) if name and version.isdigit() else (None, None, None)
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """``items`` in consecutive slices of at most ``size`` (one ``log_batch`` call each)."""
     for start in range(0, len(items), size):

@@ -128,21 +128,23 @@ class MlflowTracker:
                 raise
             return found.experiment_id
 
-    def _find(self, experiment_id: str, run_id: str) -> str | None:
-        found = self._connect().search_runs(
-            [experiment_id], f"tags.`{mapping.RUN_ID_TAG}` = '{run_id}'", max_results=1
-        )
+    def _find(self, run_id: str) -> str | None:
+        """The MLflow run tagged with ``run_id``, in any experiment (a later ``evaluate`` may
+        name another experiment than the training did)."""
+        client = self._connect()
+        experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+        found = client.search_runs(experiments, f"tags.`{mapping.RUN_ID_TAG}` = '{run_id}'", max_results=1)
         return found[0].info.run_id if found else None
 
     def start_run(self, run: RunStart) -> None:
         """Create the MLflow run (tags: run id, folder, fingerprint, lineage), or mark the one with
-        the same ``medfusion.run_id`` running again; log the config as params."""
+        the same ``medfusion.run_id`` (in any experiment) running again; log the config as params."""
         if not self.active:
             return
         client = self._connect()
-        experiment_id = self._experiment_id(run.experiment or "medfusion")
-        mlflow_id = self._find(experiment_id, run.run_id)
+        mlflow_id = self._find(run.run_id)
         if mlflow_id is None:
+            experiment_id = self._experiment_id(run.experiment or "medfusion")
             tags = mapping.run_tags(run.run_id, run.run_dir, run.data_fingerprint, run.lineage)
             mlflow_id = client.create_run(experiment_id, run_name=run.name, tags=tags).info.run_id
             logged: Mapping[str, str] = {}
@@ -216,6 +218,39 @@ class MlflowTracker:
         run = self._run(run_id)
         self._flush(run)
         self._connect().update_run(run.mlflow_id, status=mapping.STATUS[status])
+
+    def resolve(self, ref: str) -> tuple[str, str | None] | None:
+        """``(run folder, variant)`` behind an MLflow registered model version ``NAME@alias`` or
+        ``NAME/N`` whose run mirrors a MedFusion run, or None when MLflow does not know it.
+
+        The variant is the version's ``medfusion.variant`` tag, else the last folder of its source
+        when the run folder has it (``runs:/<id>/fused``), else None."""
+        name, version, alias = mapping.model_ref(ref)
+        if not self.active or name is None:
+            return None
+        from mlflow.exceptions import MlflowException
+
+        client = self._connect()
+        try:
+            found = (
+                client.get_model_version_by_alias(name, alias)
+                if alias is not None
+                else client.get_model_version(name, str(version))
+            )
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+        if not found.run_id:
+            return None
+        run_dir = client.get_run(found.run_id).data.tags.get("medfusion.run_dir")
+        if not run_dir:
+            return None
+        variant = (found.tags or {}).get("medfusion.variant")
+        last = (found.source or "").rstrip("/").rpartition("/")[2]
+        if variant is None and last and (Path(run_dir) / last).is_dir():
+            variant = last
+        return run_dir, variant
 
     def end_run(self, run_id: str, status: str) -> None:
         """Terminate the MLflow run with its final status and end time."""

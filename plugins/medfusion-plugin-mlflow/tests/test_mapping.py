@@ -43,3 +43,10 @@ def test_metric_points_keep_step_and_get_milliseconds() -> None:
         ("val/auroc", 0.75, 1_700_000_000_500, 3)
     ]
     assert [len(part) for part in mapping.chunks(list(range(2500)), 1000)] == [1000, 1000, 500]
+
+
+def test_model_references() -> None:
+    assert mapping.model_ref("chest@champion") == ("chest", None, "champion")
+    assert mapping.model_ref("chest/3") == ("chest", 3, None)
+    for other in ("chest", "runs/a", "@x", "chest@", "/3"):
+        assert mapping.model_ref(other) == (None, None, None)

@@ -141,6 +141,27 @@ def test_points_wait_in_the_buffer_until_due(mlflow_uri: str, tmp_path: Path) ->
     assert len(client.get_metric_history(run.info.run_id, "loss")) == 1
 
 
+def test_resolve_finds_mlflow_model_versions(mlflow_uri: str, tmp_path: Path, no_uri: None) -> None:
+    run_dir = tmp_path / "swin-a"
+    (run_dir / "fused").mkdir(parents=True)
+    tracker = MlflowTracker(mlflow_uri)
+    tracker.start_run(_start(run_dir))
+    tracker.end_run(RUN_ID, "finished")
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    mlflow_id = _mirrored(client).info.run_id
+    client.create_registered_model("chest")
+    client.create_model_version("chest", f"runs:/{mlflow_id}/fused", run_id=mlflow_id)
+    client.create_model_version(
+        "chest", "s3://elsewhere/model", run_id=mlflow_id, tags={"medfusion.variant": "image"}
+    )
+    client.set_registered_model_alias("chest", "champion", "1")
+    assert tracker.resolve("chest@champion") == (str(run_dir), "fused")
+    assert tracker.resolve("chest/2") == (str(run_dir), "image")
+    for unknown in ("chest@challenger", "chest/9", "other@champion", "chest", str(tmp_path / "missing")):
+        assert tracker.resolve(unknown) is None
+    assert MlflowTracker().resolve("chest@champion") is None  # inactive
+
+
 def test_conformance(mlflow_uri: str, tmp_path: Path) -> None:
     check_tracker(MlflowTracker(mlflow_uri), run_dir=str(tmp_path))
     run = _conformance_run(MlflowClient(tracking_uri=mlflow_uri))
