@@ -119,9 +119,8 @@ class MlflowTracker:
         found = client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
-        assert self.uri is not None
         try:
-            return client.create_experiment(name, artifact_location=_artifact_location(self.uri))
+            return client.create_experiment(name, artifact_location=_artifact_location(self.uri or ""))
         except MlflowException:  # created meanwhile by another process
             found = client.get_experiment_by_name(name)
             if found is None:
