@@ -1,0 +1,1 @@
+"""MedFusion tracker mirroring runs into MLflow (registered through ``medfusion_register_trackers``)."""
