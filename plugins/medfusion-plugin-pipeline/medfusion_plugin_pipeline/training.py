@@ -19,6 +19,7 @@ from medfusion_core import runs
 from medfusion_core.config import ExperimentConfig, config_to_dict
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.kinds.trainer import TrainingJob
+from medfusion_plugin_pipeline.tracking import TrainingTracking
 
 #: ``--modalities`` choices -> variants trained.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -61,9 +62,12 @@ def train_run(
     with runs.set_aside_until_success(paths.root, replaced if retraining else []):
         if _is_main_process() and not resume:  # a resumed run keeps the files it was started with
             _write_run_files(paths, config, data)
-        for job in jobs:
-            trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
-            summaries[job.variant] = trainer.fit(job, paths.variant(job.variant).root, resume=resume)
+        tracking = TrainingTracking(paths, config, data.manifest, resume=resume)
+        with tracking.running():
+            for job in jobs:
+                trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
+                tracked = attrs.evolve(job, on_record=tracking.recorder(job.variant))
+                summaries[job.variant] = trainer.fit(tracked, paths.variant(job.variant).root, resume=resume)
     return paths, summaries
 
 
