@@ -58,7 +58,7 @@ def write_config(demo: Path, name: str, runs_dir: Path, **trainer: object) -> Pa
     config = yaml.safe_load((demo / "config.yaml").read_text())
     config["name"], config["runs_dir"] = name, str(runs_dir)
     config["trainer"]["params"].update(trainer)
-    path = runs_dir.parent / f"{name}.yaml"
+    path = demo / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
