@@ -2,8 +2,10 @@
 ``<variant folder>/<metric>`` (the scheme ``runs import`` uses, so live and imported runs look
 alike), checkpoints as artifacts, and a final status (finished, failed, killed on Ctrl-C).
 
-Metric points are batched: a variant's step points are sent with the next epoch, checkpoint or
-end record (or every :data:`BATCH` points). Only rank 0 tracks.
+Metric points are batched and sent when the trainer checkpoints (and at the end): the store then
+holds the points up to the checkpoint a ``--resume`` continues from, so a SIGKILLed and resumed
+run logs every step once (a kill while a checkpoint is still being written in the background can
+repeat the steps since the previous one). Only rank 0 tracks.
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ from medfusion_core.kinds.tracker import (
 )
 from medfusion_core.tracking import metric_points, start_run
 
-#: Most metric points held back before they are sent.
-BATCH = 256
-_FLUSH_EVENTS = frozenset({"epoch", "checkpoint", "end"})
+_FLUSH_EVENTS = frozenset({"checkpoint", "end"})
 
 
 def data_fingerprint(manifest: Any) -> str | None:
@@ -97,7 +97,7 @@ class TrainingTracking:
         def on_record(record: dict[str, Any]) -> None:
             pending.extend(metric_points(folder, [record]))
             event = record.get("event")
-            if event in _FLUSH_EVENTS or len(pending) >= BATCH:
+            if event in _FLUSH_EVENTS:
                 self.dispatch.log_metrics(self.run_id, list(pending))
                 pending.clear()
             if event == "checkpoint":
