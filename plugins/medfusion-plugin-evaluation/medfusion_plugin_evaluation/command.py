@@ -33,7 +33,8 @@ def command(run: Path) -> Path:
 
 def _test_metrics(models: dict[str, Any]) -> dict[str, float]:
     """The report's test metrics as tracker keys ``<model>/test_<metric>`` (``fused/test_auroc``)
-    and, where the report has them, their CI bounds (``..._low``, ``..._high``)."""
+    and, where the report has them, their CI bounds (``..._ci_low``, ``..._ci_high``, which
+    ``runs compare`` shows as ``value [low, high]``)."""
     flat: dict[str, float] = {}
     for label, model in models.items():
         for name, entry in model.items():
@@ -42,7 +43,7 @@ def _test_metrics(models: dict[str, Any]) -> dict[str, float]:
             flat[f"{label}/test_{name}"] = float(entry["value"])
             for bound in ("low", "high"):
                 if isinstance(entry.get(bound), int | float):
-                    flat[f"{label}/test_{name}_{bound}"] = float(entry[bound])
+                    flat[f"{label}/test_{name}_ci_{bound}"] = float(entry[bound])
     return flat
 
 
