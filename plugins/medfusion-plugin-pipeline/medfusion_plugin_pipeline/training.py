@@ -19,6 +19,7 @@ from medfusion_core import runs
 from medfusion_core.config import ExperimentConfig, config_to_dict
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.kinds.trainer import TrainingJob
+from medfusion_core.tracking import TRACKING_FILE
 from medfusion_plugin_pipeline.tracking import TrainingTracking
 
 #: ``--modalities`` choices -> variants trained.
@@ -56,7 +57,7 @@ def train_run(
             variant_config, clinical_features=data.clinical_features, num_outputs=data.num_outputs
         )
         jobs.append(_job(variant_config, data, model, variant))
-    replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE]
+    replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE, TRACKING_FILE]
     replaced += [paths.variant(variant).root.name for variant in variants]
     retraining = overwrite and _is_main_process()
     with runs.set_aside_until_success(paths.root, replaced if retraining else []):
