@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from medfusion_core.kinds.tracker import MetricPoint, RunStart
+from medfusion_plugin_tracking.engine import default_url
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
 
@@ -83,9 +84,11 @@ class StoreTracker:
 
     def resolve(self, ref: str) -> tuple[Path, str] | None:
         """``(run folder, variant)`` of the model version ``NAME@alias`` / ``NAME/N``, or None."""
-        if "@" not in ref and "/" not in ref.strip("/"):
-            return None
-        with TrackingStore(self._url) as store:
+        url = self._url or default_url()
+        missing_file = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file()
+        if missing_file or ("@" not in ref and "/" not in ref.strip("/")):
+            return None  # a typo'd path must not create a store
+        with TrackingStore(url) as store:
             try:
                 return store.model_run_folder(ref)
             except TrackingError:
