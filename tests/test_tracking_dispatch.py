@@ -9,6 +9,7 @@ import logging
 import sys
 import types
 from pathlib import Path
+from typing import ClassVar
 
 import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_fusion.hooks as fusions
@@ -101,8 +102,40 @@ def test_run_references(medfusion_host, tmp_path):
         resolve_run("nobody@champion")
 
 
-def test_failing_third_party_tracker_never_fails_training(medfusion_host, tmp_path, monkeypatch, caplog):
+class Recorder(Broken):
+    """A tracker remembering how runs ended."""
+
+    ends: ClassVar[list[str]] = []
+
+    def log_metrics(self, run_id, points):
+        pass
+
+    def end_run(self, run_id, status):
+        Recorder.ends.append(status)
+
+
+class Interrupted:
+    """A trainer interrupted by Ctrl-C (or failing) before its first step."""
+
+    def __init__(self, error: str = "ctrl-c") -> None:
+        self.error = error
+
+    def fit(self, job, variant_dir, *, resume=False):
+        raise KeyboardInterrupt if self.error == "ctrl-c" else RuntimeError("out of memory")
+
+
+@pytest.fixture
+def demo_config(medfusion_host, tmp_path, monkeypatch) -> Path:
+    """A tiny demo run config on a host with the training plugins, the store tracker and the
+    test trackers (``broken``, ``recorder``) and trainer (``interrupted``)."""
     tiny = tiny_backbone()
+    tests = tracker_plugin(("broken", "Broken"), ("recorder", "Recorder"))
+
+    @hookimpl
+    def medfusion_register_trainers():
+        return [ComponentSpec("interrupted", "trainer", f"{__name__}:Interrupted", "test trainer")]
+
+    tests.medfusion_register_trainers = medfusion_register_trainers
     for module, name in [
         (tiny, tiny.PLUGIN),
         (trainer, "medfusion-plugin-trainer"),
@@ -110,11 +143,10 @@ def test_failing_third_party_tracker_never_fails_training(medfusion_host, tmp_pa
         (fusions, "medfusion-plugin-fusion"),
         (readers, "medfusion-plugin-readers"),
         (tracking_hooks, "medfusion-plugin-tracking"),
-        (tracker_plugin(("broken", "Broken")), "test-trackers"),
+        (tests, "test-trackers"),
     ]:
         medfusion_host.register(module, name)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    monkeypatch.setenv("MEDFUSION_TRACKING_URI", url)
+    monkeypatch.setenv("MEDFUSION_TRACKING_URI", f"sqlite:///{tmp_path / 'store.db'}")
     folder = write_demo(tmp_path / "data", patients=24, seed=2)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     config["model"]["backbone"] = {"name": "tiny"}
@@ -123,12 +155,30 @@ def test_failing_third_party_tracker_never_fails_training(medfusion_host, tmp_pa
     config["trainer"]["params"] = {"epochs": 2, "lr": 0.01, "progress": "never", "log_every": 1}
     config["runs_dir"] = str(tmp_path / "runs")
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    Broken.calls = 0
+    Broken.calls, Recorder.ends = 0, []
+    return folder / "config.yaml"
+
+
+def test_failing_third_party_tracker_never_fails_training(demo_config, caplog):
     with caplog.at_level(logging.WARNING, logger="medfusion.tracking"):
-        paths, summaries = train_run(load_config(folder / "config.yaml"))
-    assert set(summaries) == {"fused"} and Broken.calls == 1
+        paths, summaries = train_run(load_config(demo_config))
+    assert set(summaries) == {"fused"} and Broken.calls == 1 and Recorder.ends == ["finished"]
     warnings = [r.getMessage() for r in caplog.records if r.name == "medfusion.tracking"]
     assert len(warnings) == 1 and "test-trackers:broken" in warnings[0] and "unreachable" in warnings[0]
-    with TrackingStore(url) as store:  # the store tracker still received everything
+    with TrackingStore() as store:  # the store tracker still received everything
         info = store.get_run(stored_run_id(paths.root))
         assert info.status == "finished" and "fused/val_auroc" in info.metrics
+
+
+@pytest.mark.parametrize(
+    ("error", "raised", "status"), [("ctrl-c", KeyboardInterrupt, "killed"), ("oom", RuntimeError, "failed")]
+)
+def test_interrupted_or_failed_training_ends_the_tracked_run(demo_config, error, raised, status):
+    config = yaml.safe_load(demo_config.read_text())
+    config["trainer"] = {"name": "interrupted", "params": {"error": error}}
+    demo_config.write_text(yaml.safe_dump(config))
+    with pytest.raises(raised):
+        train_run(load_config(demo_config))
+    assert Recorder.ends == [status]
+    with TrackingStore() as store:
+        assert [run.status for run in store.search_runs()] == [status]
