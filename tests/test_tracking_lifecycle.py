@@ -105,12 +105,17 @@ def test_train_all_list_compare_register_predict(demo, tmp_path):
     ok(medfusion(url, "predict", "demo@champion", manifest, "--out", str(by_ref)))
     ok(medfusion(url, "predict", str(run_a), manifest, "--out", str(by_run), "--variant", "image"))
     pd.testing.assert_frame_equal(pd.read_csv(by_ref), pd.read_csv(by_run))
+    ok(medfusion(url, "export", "demo@champion", "--format", "torchscript", "--held-out", "2"))
     with TrackingStore(url) as store:
         info = store.get_run(stored_run_id(run_a))
         assert {"fused/test_auroc", "fused/test_auroc_ci_low", "image-only/test_auroc"} <= set(info.metrics)
         kinds = dict(store.artifacts(info.id))
         assert kinds.get("report/report.html") == "report"
         assert str(by_ref) in kinds and kinds[str(by_ref)] == "predictions"
+        exported = [path for path, kind in kinds.items() if kind == "export"]
+        assert len(exported) == 2 and any(
+            path.startswith("export/") and path.endswith(".ts") for path in exported
+        )
     unknown = medfusion(url, "predict", "nobody@champion", manifest)
     _, err = unknown.communicate(timeout=300)
     assert unknown.returncode != 0 and err.strip().splitlines()[-1].count("nobody@champion") == 1
