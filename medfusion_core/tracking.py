@@ -102,8 +102,8 @@ def log_to_run(
     artifacts: Iterable[tuple[Path, str]] = (),
 ) -> None:
     """Add results of a later command (``evaluate``, ``export``, ``predict``) to the tracked run of
-    ``run_root``: metrics at step 0, files under the folder as artifacts. No-op for a folder
-    without a tracked run."""
+    ``run_root``: metrics at step 0, files as artifacts (relative to the folder when under it,
+    else absolute). No-op for a folder without a tracked run or with tracking off."""
     run_id = stored_run_id(run_root)
     if run_id is None:
         return
