@@ -13,7 +13,8 @@ import click
 @click.argument("run", type=click.Path(path_type=Path, file_okay=False))
 def command(run: Path) -> Path:
     """Evaluate a run: threshold chosen on validation, metrics with CIs on test, unimodal baselines
-    beside the fused model; writes RUN/report/ (report.md, report.html, metrics.json, PNGs)."""
+    beside the fused model; writes RUN/report/ (report.md, report.html, metrics.json, PNGs).
+    RUN is a run folder or a registered model (NAME@alias, NAME/N)."""
     from medfusion_core.tracking import log_to_run, resolve_run
     from medfusion_plugin_evaluation.report import ERRORS_KEY
     from medfusion_plugin_evaluation.run import evaluate_run

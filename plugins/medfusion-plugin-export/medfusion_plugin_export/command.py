@@ -35,7 +35,8 @@ def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) 
 
     Writes the artifact and a sidecar JSON (<artifact>.json) holding the tabular preprocessing,
     image normalisation, classes, task, validation threshold, model card and the verification
-    figures (max abs difference vs eager PyTorch, number of samples).
+    figures (max abs difference vs eager PyTorch, number of samples). RUN is a run folder or a
+    registered model (NAME@alias, NAME/N; its registered variant is exported).
     """
     from medfusion_core.errors import ExportError, MedFusionError
     from medfusion_core.registry import get_registry

@@ -42,7 +42,8 @@ def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str
     """Score MANIFEST (the image and clinical columns used in training; label, lesion-mask and
     subgroup columns are optional) with a run's fitted
     preprocessing and its threshold chosen on validation (after 'medfusion evaluate'), or with
-    an exported model given by --model."""
+    an exported model given by --model. RUN may be a registered model (NAME@alias, NAME/N),
+    which scores with its registered variant."""
     expected = 1 if model is not None else 2
     if len(paths) != expected:
         usage = "--model ARTIFACT.onnx MANIFEST" if model is not None else "RUN MANIFEST"
