@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "medfusion_core.config",
         "medfusion_core.kernels",
         "medfusion_core.imageops",
+        "medfusion_core.tracking",
     ),
     ("medfusion_core.data", "medfusion_core.viewops", "medfusion_core.runs"),
     ("medfusion_core.model",),

@@ -11,6 +11,7 @@ Plugins implement hooks with :data:`hookimpl`::
 
     from medfusion_core import ComponentSpec, hookimpl
 
+
     @hookimpl
     def medfusion_register_fusions():
         return [ComponentSpec("my_fusion", "fusion", "my_pkg.fusion:MyFusion", "one line")]

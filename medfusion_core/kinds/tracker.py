@@ -81,6 +81,13 @@ class Tracker(Protocol):
         """The run ended with a final status (``finished``, ``failed`` or ``killed``)."""
 
 
+class ResolvingTracker(Tracker, Protocol):
+    """A tracker that also knows registered models (optional ``resolve``)."""
+
+    def resolve(self, ref: str) -> tuple[str | Path, str] | None:
+        """``(run folder, variant)`` behind ``NAME@alias`` / ``NAME/N``, or None when unknown."""
+
+
 @hookspec
 def medfusion_register_trackers() -> list[ComponentSpec] | None:
     """Register trackers that receive the events of every run.
@@ -89,7 +96,9 @@ def medfusion_register_trackers() -> list[ComponentSpec] | None:
     :class:`medfusion_core.kinds.tracker.Tracker`: ``start_run(RunStart)``,
     ``log_params(run_id, params)``, ``log_metrics(run_id, [(key, value, step, timestamp), ...])``
     (batched), ``log_artifact(run_id, path, kind)``, ``set_status(run_id, status)`` and
-    ``end_run(run_id, status)``. The caller picks ``run_id`` (a UUID hex string) and uses it in
+    ``end_run(run_id, status)``; optionally ``resolve(ref) -> (run folder, variant) | None`` for
+    model references (``NAME@alias``, ``NAME/3``) that ``evaluate``, ``export`` and ``predict``
+    accept where they take a run folder. The caller picks ``run_id`` (a UUID hex string) and uses it in
     every event. Several trackers may be active at once; one that raises is reported once with
     its name and receives no further events of the run, and never fails the training. The run
     folder stays the source of truth for files: artifacts are paths relative to it.
@@ -113,19 +122,32 @@ class TrackerDispatch:
         """Names of the trackers that still receive events."""
         return [name for name in self._trackers if name not in self.failures]
 
+    def _call(self, name: str, event: str, *args: Any) -> Any:
+        try:
+            return getattr(self._trackers[name], event)(*args)
+        except Exception as exc:  # a tracker must never fail the run
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self.failures[name] = message
+            logger.warning(
+                "tracker %r failed in %s (%s); it is disabled for the rest of this run",
+                name,
+                event,
+                message,
+            )
+            return None
+
     def _emit(self, event: str, *args: Any) -> None:
         for name in self.active:
-            try:
-                getattr(self._trackers[name], event)(*args)
-            except Exception as exc:  # a tracker must never fail the run
-                message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                self.failures[name] = message
-                logger.warning(
-                    "tracker %r failed in %s (%s); it is disabled for the rest of this run",
-                    name,
-                    event,
-                    message,
-                )
+            self._call(name, event, *args)
+
+    def resolve(self, ref: str) -> tuple[str | Path, str] | None:
+        """The first answer of a tracker with a ``resolve`` method to a model reference, or None."""
+        for name in self.active:
+            if callable(getattr(self._trackers[name], "resolve", None)):
+                found = self._call(name, "resolve", ref)
+                if found is not None:
+                    return found
+        return None
 
     def start_run(self, run: RunStart) -> None:
         """Send :meth:`Tracker.start_run` to every active tracker."""

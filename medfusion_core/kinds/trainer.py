@@ -48,6 +48,9 @@ class TrainingJob:
         val_batches: ``() -> iterable`` of validation batches, or ``None`` (no validation).
         train_labels: training labels (for class weights), a sequence of numbers.
         variant: ``fused``, ``image`` or ``clinical``.
+        on_record: called with every record the trainer appends to ``metrics.jsonl`` (step,
+            epoch, checkpoint and end events, with ``epoch``/``batch``/``step``/``time``), on
+            rank 0 only, right after it is written; how ``train`` feeds the trackers.
     """
 
     config: Any
@@ -57,6 +60,7 @@ class TrainingJob:
     val_batches: Callable[[], Iterable[dict[str, Any]]] | None = None
     train_labels: Any = None
     variant: str = "fused"
+    on_record: Callable[[dict[str, Any]], None] | None = None
 
 
 def shard_bounds(size: int, rank: int, world_size: int) -> tuple[int, int]:

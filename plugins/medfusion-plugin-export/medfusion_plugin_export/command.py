@@ -35,14 +35,20 @@ def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) 
 
     Writes the artifact and a sidecar JSON (<artifact>.json) holding the tabular preprocessing,
     image normalisation, classes, task, validation threshold, model card and the verification
-    figures (max abs difference vs eager PyTorch, number of samples).
+    figures (max abs difference vs eager PyTorch, number of samples). RUN is a run folder or a
+    registered model (NAME@alias, NAME/N; its registered variant is exported).
     """
     from medfusion_core.errors import ExportError, MedFusionError
     from medfusion_core.registry import get_registry
+    from medfusion_core.tracking import log_to_run, resolve_run
+
+    run, registered = resolve_run(run)
+    variant = registered or variant
 
     try:
         spec = get_registry().exporter(fmt)
     except MedFusionError as exc:
         raise ExportError(f"--format {fmt}: {exc}") from None
     exporter = spec.load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
-    exporter.export(run, out)
+    artifact = exporter.export(run, out)
+    log_to_run(run, artifacts=[(artifact, "export"), (artifact.with_name(artifact.name + ".json"), "export")])

@@ -19,6 +19,8 @@ from medfusion_core import runs
 from medfusion_core.config import ExperimentConfig, config_to_dict
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.kinds.trainer import TrainingJob
+from medfusion_core.tracking import TRACKING_FILE
+from medfusion_plugin_pipeline.tracking import TrainingTracking
 
 #: ``--modalities`` choices -> variants trained.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -55,15 +57,18 @@ def train_run(
             variant_config, clinical_features=data.clinical_features, num_outputs=data.num_outputs
         )
         jobs.append(_job(variant_config, data, model, variant))
-    replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE]
+    replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE, TRACKING_FILE]
     replaced += [paths.variant(variant).root.name for variant in variants]
     retraining = overwrite and _is_main_process()
     with runs.set_aside_until_success(paths.root, replaced if retraining else []):
         if _is_main_process() and not resume:  # a resumed run keeps the files it was started with
             _write_run_files(paths, config, data)
-        for job in jobs:
-            trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
-            summaries[job.variant] = trainer.fit(job, paths.variant(job.variant).root, resume=resume)
+        tracking = TrainingTracking(paths, config, data.manifest, resume=resume)
+        with tracking.running():
+            for job in jobs:
+                trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
+                tracked = attrs.evolve(job, on_record=tracking.recorder(job.variant))
+                summaries[job.variant] = trainer.fit(tracked, paths.variant(job.variant).root, resume=resume)
     return paths, summaries
 
 

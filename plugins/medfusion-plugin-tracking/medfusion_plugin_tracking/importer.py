@@ -10,18 +10,15 @@ step and time; every file of the folder is recorded as an artifact. A run whose 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from medfusion_core.kinds.tracker import MetricPoint
 from medfusion_core.runs import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, VARIANT_DIRS, read_jsonl
+from medfusion_core.tracking import metric_points
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_tracking.tracker import flatten
 
-#: Fields of a metrics.jsonl record that place it rather than measure something.
-_POSITION = {"event", "epoch", "batch", "step", "time", "epoch_index", "best"}
 _ARTIFACT_KINDS = {"checkpoints": "checkpoint", "export": "export", "report": "report"}
 
 
@@ -36,19 +33,6 @@ def run_folders(path: str | Path) -> list[Path]:
     if not found:
         raise TrackingError(f"{path}: neither a run folder nor a folder of runs (no {CONFIG_FILE} found)")
     return found
-
-
-def metric_points(prefix: str, records: list[dict[str, Any]]) -> list[MetricPoint]:
-    """The numeric fields of step and epoch records as ``(prefix/key, value, step, time)``."""
-    points: list[MetricPoint] = []
-    for record in records:
-        if record.get("event") not in ("step", "epoch"):
-            continue
-        step, when = int(record.get("step", 0)), float(record.get("time", 0.0))
-        for key, value in record.items():
-            if key not in _POSITION and isinstance(value, int | float) and not isinstance(value, bool):
-                points.append((f"{prefix}/{key}", float(value), step, when))
-    return points
 
 
 def _artifact_kind(relative: Path) -> str:

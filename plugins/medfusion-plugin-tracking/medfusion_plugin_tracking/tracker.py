@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from medfusion_core.kinds.tracker import MetricPoint, RunStart
+from medfusion_plugin_tracking.engine import default_url
+from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
 
 
@@ -79,6 +81,18 @@ class StoreTracker:
     def set_status(self, run_id: str, status: str) -> None:
         """Store the run's new status."""
         self.store.set_status(run_id, status)
+
+    def resolve(self, ref: str) -> tuple[Path, str] | None:
+        """``(run folder, variant)`` of the model version ``NAME@alias`` / ``NAME/N``, or None."""
+        url = self._url or default_url()
+        missing_file = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file()
+        if missing_file or ("@" not in ref and "/" not in ref.strip("/")):
+            return None  # a typo'd path must not create a store
+        with TrackingStore(url) as store:
+            try:
+                return store.model_run_folder(ref)
+            except TrackingError:
+                return None
 
     def end_run(self, run_id: str, status: str) -> None:
         """Store the final status and end time, then release the connections."""

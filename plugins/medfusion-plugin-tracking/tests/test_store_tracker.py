@@ -56,3 +56,20 @@ def test_store_tracker_passes_the_conformance_check(store_url: str, tmp_path) ->
     with TrackingStore(store_url) as store:
         run = store.get_run("conformance")
         assert run.status == "finished" and run.metrics == {"loss": 0.25, "val_auroc": 0.7}
+
+
+def test_resolve_answers_model_references(store_url: str, tmp_path) -> None:
+    with TrackingStore(store_url) as store:
+        run_id = store.create_run("r", run_dir=tmp_path / "r")
+        store.register_model_version("chest", run_id, variant="image", checkpoint="image-only/best.pt")
+        store.set_alias("chest", "champion", 1)
+    tracker = StoreTracker(store_url)
+    assert tracker.resolve("chest@champion") == (tmp_path / "r", "image")
+    assert tracker.resolve("chest/1") == (tmp_path / "r", "image")
+    assert tracker.resolve("chest@nobody") is None and tracker.resolve("plainname") is None
+
+
+def test_resolve_creates_no_store_file(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    assert StoreTracker(url).resolve("chest@champion") is None
+    assert not (tmp_path / "none.db").exists()

@@ -325,7 +325,10 @@ class _Fit:
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.context.is_main:
-            runs.append_jsonl(self.paths.metrics, {**record, **self.position, "time": time.time()})
+            record = {**record, **self.position, "time": time.time()}
+            runs.append_jsonl(self.paths.metrics, record)
+            if self.job.on_record is not None:
+                self.job.on_record(record)
 
     def _save(self, path: Path, *, also_best: bool = False) -> None:
         """Checkpoint to ``path`` in the background (and to ``best.pt`` as the same file)."""

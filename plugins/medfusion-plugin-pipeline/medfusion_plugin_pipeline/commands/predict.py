@@ -27,7 +27,7 @@ def _predict_with_artifact(model: Path, manifest: Path, out: Path) -> Path:
 
 
 @click.command("predict")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[RUN] MANIFEST")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[RUN|NAME@ALIAS] MANIFEST")
 @click.option(
     "--model",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -42,7 +42,8 @@ def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str
     """Score MANIFEST (the image and clinical columns used in training; label, lesion-mask and
     subgroup columns are optional) with a run's fitted
     preprocessing and its threshold chosen on validation (after 'medfusion evaluate'), or with
-    an exported model given by --model."""
+    an exported model given by --model. RUN may be a registered model (NAME@alias, NAME/N),
+    which scores with its registered variant."""
     expected = 1 if model is not None else 2
     if len(paths) != expected:
         usage = "--model ARTIFACT.onnx MANIFEST" if model is not None else "RUN MANIFEST"
@@ -50,7 +51,10 @@ def command(paths: tuple[Path, ...], model: Path | None, out: Path, variant: str
     if model is not None:
         written = _predict_with_artifact(model, paths[0], out)
     else:
+        from medfusion_core.tracking import log_to_run, resolve_run
         from medfusion_plugin_pipeline.prediction import predict_manifest
 
-        written = predict_manifest(paths[0], paths[1], out, variant=variant)
+        run, registered = resolve_run(paths[0])
+        written = predict_manifest(run, paths[1], out, variant=registered or variant)
+        log_to_run(run, artifacts=[(written, "predictions")])
     click.echo(f"predictions: {written}")
