@@ -48,7 +48,7 @@ def _say_inactive() -> None:
     global _said_inactive
     if not _said_inactive:
         _said_inactive = True
-        logger.warning(
+        logger.info(
             "mlflow tracker inactive: set MEDFUSION_MLFLOW_URI or MLFLOW_TRACKING_URI "
             "(e.g. sqlite:///mlflow.db or http://host:5000) to mirror runs into MLflow"
         )

@@ -197,10 +197,10 @@ def test_uri_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, no_uri:
     assert MlflowTracker("sqlite:///c.db").uri == "sqlite:///c.db"
 
 
-def test_without_a_uri_the_tracker_is_inactive_and_says_so_once(
+def test_without_a_uri_the_tracker_is_inactive_and_says_so_once_at_info_level(
     no_uri: None, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="medfusion.tracking"):
+    with caplog.at_level(logging.INFO, logger="medfusion.tracking"):
         trackers = [MlflowTracker(), MlflowTracker()]
         check_tracker(trackers[0], run_dir=str(tmp_path))
     assert not trackers[0].active
