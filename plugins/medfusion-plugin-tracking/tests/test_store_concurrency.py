@@ -43,6 +43,7 @@ def test_concurrent_alias_moves_end_consistent(store_url: str) -> None:
     seen: list[int] = []
     errors: list[BaseException] = []
     stop = threading.Event()
+    reading = threading.Event()  # the movers start once the reader has read (opening a store takes a while)
 
     def mover(version: int) -> None:
         try:
@@ -57,12 +58,15 @@ def test_concurrent_alias_moves_end_consistent(store_url: str) -> None:
             with TrackingStore(store_url) as own:
                 while not stop.is_set():
                     seen.append(own.resolve_model("chest@champion").version)
+                    reading.set()
         except BaseException as exc:
             errors.append(exc)
+            reading.set()
 
     threads = [threading.Thread(target=mover, args=(version,)) for version in (1, 2)]
     watcher = threading.Thread(target=reader)
     watcher.start()
+    assert reading.wait(timeout=60)
     for thread in threads:
         thread.start()
     for thread in threads:
