@@ -241,6 +241,19 @@ def package_versions(distributions: Iterable[str]) -> dict[str, str | None]:
     return dict(sorted(versions.items()))
 
 
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys (``{"model": {"lr": 1}}`` -> ``{"model.lr": 1}``): how a
+    tracker turns ``RunStart.config`` into flat params."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
 def fingerprint_files(paths: Iterable[str | Path], chunk: int = 1 << 20) -> str:
     """``sha256:<hex>`` over the names and contents of ``paths``, in the order given (a manifest
     first, then the image files it names): any changed byte, renamed or reordered file changes it."""

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from medfusion_core.kinds.tracker import MetricPoint
+from medfusion_core.kinds.tracker import MetricPoint, flatten
 
 #: MLflow's limits (``mlflow.utils.validation``): key length, param and tag value lengths, and
 #: the entities one ``log_batch`` call takes.
@@ -60,18 +60,6 @@ def as_text(value: Any, limit: int) -> str:
     """``value`` as MLflow stores it (strings as they are, anything else as JSON), cut to ``limit``."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
-
-
-def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys (``{"model": {"lr": 1}}`` -> ``{"model.lr": 1}``)."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def params(values: Mapping[str, Any]) -> dict[str, str]:

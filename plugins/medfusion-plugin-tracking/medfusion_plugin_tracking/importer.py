@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
+from medfusion_core.kinds.tracker import flatten
 from medfusion_core.runs import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, VARIANT_DIRS, read_jsonl
 from medfusion_core.tracking import metric_points
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
-from medfusion_plugin_tracking.tracker import flatten
 
 _ARTIFACT_KINDS = {"checkpoints": "checkpoint", "export": "export", "report": "report"}
 

@@ -11,22 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from medfusion_core.kinds.tracker import MetricPoint, RunStart
+from medfusion_core.kinds.tracker import MetricPoint, RunStart, flatten
 from medfusion_plugin_tracking.engine import default_url
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys (``{"model": {"lr": 1}}`` -> ``{"model.lr": 1}``)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 class StoreTracker:

@@ -6,9 +6,9 @@ import time
 
 from medfusion_plugin_tracking import hooks
 from medfusion_plugin_tracking.store import TrackingStore
-from medfusion_plugin_tracking.tracker import StoreTracker, flatten
+from medfusion_plugin_tracking.tracker import StoreTracker
 
-from medfusion_core.kinds.tracker import RunStart, Tracker, TrackerDispatch, check_tracker
+from medfusion_core.kinds.tracker import RunStart, Tracker, TrackerDispatch, check_tracker, flatten
 
 
 def test_hook_registers_the_store_tracker() -> None:
