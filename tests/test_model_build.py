@@ -1,13 +1,11 @@
 """The assembled multimodal model: modalities, tasks, missing data, extras, export and errors.
 
-A tiny third-party-style backbone and attention plugin (``model_tiny_backbone.py``) keeps these
+A tiny third-party-style backbone and attention plugin (``medfusion_core.testing.tiny_backbone``) keeps these
 tests fast and independent of the backbone plugins; it also passes the conformance kit.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import attrs
@@ -29,23 +27,9 @@ from medfusion_core.config import (
 )
 from medfusion_core.errors import ConfigError
 from medfusion_core.model import MultimodalModel, build_model, num_outputs_for, with_modalities
-from medfusion_core.testing import conformance
+from medfusion_core.testing import conformance, tiny_backbone
 
-
-def _load_tiny_plugin() -> object:
-    name = "medfusion_test_tiny_backbone"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("model_tiny_backbone.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-TINY = _load_tiny_plugin()
+TINY = tiny_backbone
 FEATURES = 5
 
 

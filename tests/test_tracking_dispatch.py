@@ -4,9 +4,7 @@ third-party tracker that never fails a training and is reported once."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import types
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +23,7 @@ from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_core import ComponentSpec, hookimpl
 from medfusion_core.config import load_config
 from medfusion_core.errors import DataError
+from medfusion_core.testing import tiny_backbone
 from medfusion_core.tracking import active_trackers, resolve_run, stored_run_id
 
 
@@ -70,16 +69,6 @@ def tracker_plugin(*specs: tuple[str, str]) -> types.ModuleType:
 
     module.medfusion_register_trackers = medfusion_register_trackers
     return module
-
-
-def tiny_backbone() -> types.ModuleType:
-    name = "medfusion_test_tiny_backbone"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "model_tiny_backbone.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def test_no_tracker_is_an_empty_dispatch(medfusion_host):
@@ -128,7 +117,7 @@ class Interrupted:
 def demo_config(medfusion_host, tmp_path, monkeypatch) -> Path:
     """A tiny demo run config on a host with the training plugins, the store tracker and the
     test trackers (``broken``, ``recorder``) and trainer (``interrupted``)."""
-    tiny = tiny_backbone()
+    tiny = tiny_backbone
     tests = tracker_plugin(("broken", "Broken"), ("recorder", "Recorder"))
 
     @hookimpl

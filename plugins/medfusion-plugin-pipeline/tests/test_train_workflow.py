@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import attrs
@@ -26,21 +24,9 @@ from medfusion_core.config import load_config
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.model import MODEL_INPUTS
 from medfusion_core.runs.loading import load_variant, open_run
+from medfusion_core.testing import tiny_backbone
 
-
-def _tiny_plugin() -> object:
-    name = "medfusion_test_tiny_backbone"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[3] / "tests" / "model_tiny_backbone.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-TINY = _tiny_plugin()
+TINY = tiny_backbone
 
 
 @pytest.fixture(scope="module")

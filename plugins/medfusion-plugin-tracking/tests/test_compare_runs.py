@@ -5,10 +5,8 @@ and model references), and refuses test sets that differ in one line naming the 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,19 +29,8 @@ from medfusion_plugin_tracking.stats import compare_models
 
 from medfusion_core.config import load_config
 from medfusion_core.host import Host
+from medfusion_core.testing import tiny_backbone
 from medfusion_core.testing.plugins import isolated_host
-
-
-def _tiny_backbone() -> object:
-    name = "medfusion_test_tiny_backbone"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[3] / "tests" / "model_tiny_backbone.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +43,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 
 def _train_and_evaluate(host: Host, tmp_path: Path) -> tuple[Path, str]:
-    tiny = _tiny_backbone()
+    tiny = tiny_backbone
     for module, name in [
         (tiny, tiny.PLUGIN),
         (trainer, "medfusion-plugin-trainer"),

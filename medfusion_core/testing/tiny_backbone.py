@@ -1,7 +1,7 @@
 """A tiny third-party-style backbone plugin used by the model and conformance tests.
 
-Tests load it by file path under the module name :data:`MODULE` (tests are not a package), so
-its specs' import strings resolve through ``sys.modules``.
+Tests of the core and of every plugin import it from here; its specs' import strings name this
+module (:data:`MODULE`). It imports torch, so only tests import it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from torch.utils.checkpoint import checkpoint
 from medfusion_core import ComponentSpec, Param, hookimpl
 from medfusion_core.kinds.backbone import BackboneInfo
 
-MODULE = "medfusion_test_tiny_backbone"
+MODULE = __name__
 PLUGIN = "medfusion-plugin-tinybackbone"
 
 
