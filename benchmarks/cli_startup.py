@@ -1,7 +1,7 @@
 """Start-up cost of `medfusion list-plugins --json` relative to `python -c "import torch"`.
 
 Both run as fresh processes with the workspace's interpreter and every installed plugin
-discovered; medians of several runs, measured in the same run of this script.
+discovered; interleaved, median wall time (``benchmarks/_timing.py``), measured in the same run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import median_seconds, result_line
+from _report import result_line
+from _timing import Contender, measure, ratio
 
 REPEATS = 7
 
@@ -23,11 +24,16 @@ def run(*args: str) -> None:
 
 def main() -> None:
     """Measure both commands and print the ratio."""
-    listing = median_seconds(lambda: run("-m", "medfusion_core", "list-plugins", "--json"), REPEATS)
-    torch = median_seconds(lambda: run("-c", "import torch"), REPEATS)
-    print(f"medfusion list-plugins --json: median {listing * 1000:.0f} ms over {REPEATS} runs")
-    print(f"python -c 'import torch':       median {torch * 1000:.0f} ms over {REPEATS} runs")
-    print(result_line("list_plugins_vs_import_torch", listing / torch, "<=", 0.08))
+    timings = measure(
+        [
+            Contender("list-plugins --json", lambda: run("-m", "medfusion_core", "list-plugins", "--json")),
+            Contender("import torch", lambda: run("-c", "import torch")),
+        ],
+        repeats=REPEATS,
+        title="fresh interpreter processes",
+    )
+    fraction = 1 / ratio(timings["import torch"], timings["list-plugins --json"])
+    print(result_line("list_plugins_vs_import_torch", fraction, "<=", 0.08))
 
 
 if __name__ == "__main__":

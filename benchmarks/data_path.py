@@ -14,17 +14,14 @@ each with a lesion-mask PNG; the demo config's batch size, 8):
   same files with PIL and applies torchvision.transforms.v2 (joint RandomHorizontalFlip +
   RandomRotation on image and mask, Resize(antialias), ToDtype, Normalize), collated by default.
 
-Each figure is the fastest of 3 epochs after one warm-up epoch of each (worker start-up is
-part of every DataLoader epoch, as in a default training loop).
+Timing by ``benchmarks/_timing.py``: one warm-up epoch of each, then interleaved epochs, median wall
+time (worker start-up is part of every DataLoader epoch, as in a default training loop).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +34,14 @@ from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
+from _timing import Contender, measure, ratio
 from medfusion_plugin_pipeline.demo import write_demo
 
 from medfusion_core.config import load_config
 from medfusion_core.data.dataset import PreparedData, prepare_data
 from medfusion_core.kernels import backend_report
 
-WORKERS, EPOCHS = 2, 3
+WORKERS, EPOCHS = 2, 5
 
 
 class TorchvisionDataset(Dataset):
@@ -93,13 +91,6 @@ class TorchvisionDataset(Dataset):
         }
 
 
-def epoch_seconds(run: Callable[[], int]) -> tuple[float, int]:
-    """Wall time of one epoch and the number of patients it produced."""
-    start = time.perf_counter()
-    count = run()
-    return time.perf_counter() - start, count
-
-
 def main() -> None:
     """Build the demo data, time both data paths, print the ratio."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,21 +115,19 @@ def main() -> None:
         print(f"fill_views backend: {backend}; batch size {loader.batch_size}")
         if backend == "reference":
             print("warning: the native plugin is not active; the figure measures the numpy reference")
-        else:
-            importlib.import_module("medfusion_plugin_native").set_threads(WORKERS)
-        timings: dict[str, list[float]] = {"native": [], "baseline": []}
-        counts = {}
-        for round_ in range(EPOCHS + 1):
-            for name, run in (("native", run_native), ("baseline", run_baseline)):
-                seconds, counts[name] = epoch_seconds(run)
-                if round_:
-                    timings[name].append(seconds)
-        native_s, baseline_s = min(timings["native"]), min(timings["baseline"])
+        counts = {"native": run_native(), "baseline": run_baseline()}
         print(f"patients per epoch: {counts}")
-        print(f"medfusion threads + native : {native_s * 1e3:8.1f} ms per epoch")
-        print(f"DataLoader + torchvision   : {baseline_s * 1e3:8.1f} ms per epoch")
+        timings = measure(
+            [
+                Contender("medfusion threads + native", run_native, threads=WORKERS),
+                Contender("DataLoader + torchvision", run_baseline, threads=WORKERS),
+            ],
+            repeats=EPOCHS,
+            title=f"one epoch of the training split ({WORKERS} threads / worker processes each)",
+        )
         figure = "data_path_threads_native_vs_dataloader_torchvision"
-        print(result_line(figure, baseline_s / native_s, ">=", 2))
+        ratio_ = ratio(timings["DataLoader + torchvision"], timings["medfusion threads + native"])
+        print(result_line(figure, ratio_, ">=", 2))
 
 
 if __name__ == "__main__":

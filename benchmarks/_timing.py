@@ -1,0 +1,181 @@
+"""The one timing helper of every benchmark: warm-up, interleaved repeats, wall time.
+
+A benchmark names its contenders (:class:`Contender`: a call, the threads it may use) and
+:func:`measure` runs them in rounds: every round calls each contender once, in an order that
+rotates from round to round, so that all sides see the same background load and none is always
+first after a pause. Each side is warmed up first. The figure is the median wall time of the same
+calls; process CPU time is recorded beside it, never instead of it (work on native pool threads
+and in child processes is under-counted there). Thread counts are set by the helper before each
+call (torch intra-op, BLAS/OpenMP through threadpoolctl, the native accelerator's pool when it is
+installed) and must be equal on all sides unless the figure is about threads.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One side of a comparison: ``call()`` is timed; ``threads`` is how many threads it may use.
+
+    ``prepare()``, when given, runs untimed before every timed call (fresh inputs, a cleared
+    cache); ``work`` is how many units one call processes, for per-unit figures (images, rows).
+    """
+
+    name: str
+    call: Callable[[], object]
+    threads: int = 1
+    prepare: Callable[[], object] | None = None
+    work: int = 1
+
+
+@dataclass
+class Timing:
+    """Wall and CPU seconds of every timed call of one contender."""
+
+    name: str
+    threads: int
+    work: int
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        """Median wall seconds per call."""
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        """Median process CPU seconds per call (reported beside wall time only)."""
+        return statistics.median(self.cpu)
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range of the wall times relative to their median (0.05 = 5 %)."""
+        if len(self.wall) < 2:
+            return 0.0
+        low, _, high = statistics.quantiles(self.wall, n=4, method="inclusive")
+        return (high - low) / self.median
+
+    @property
+    def per_second(self) -> float:
+        """Units of work per wall second, from the median call."""
+        return self.work / self.median
+
+
+def ratio(slower: Timing, faster: Timing) -> float:
+    """How many times faster ``faster`` is than ``slower``, by median wall time per unit of work."""
+    return (slower.median / slower.work) / (faster.median / faster.work)
+
+
+class ThreadSetting:
+    """The thread count of torch, BLAS/OpenMP pools (threadpoolctl) and the native accelerator's
+    pool, switched only when it changes (a switch restarts pools, so it is never timed)."""
+
+    def __init__(self) -> None:
+        self.current: int | None = None
+        self._limits = None
+
+    def use(self, threads: int) -> bool:
+        """Switch every pool to ``threads``; whether anything changed."""
+        if threads == self.current:
+            return False
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        self.restore()
+        torch.set_num_threads(threads)
+        native = _native_module()
+        if native is not None:
+            native.set_threads(threads)
+        self._limits = threadpool_limits(limits=threads)
+        self.current = threads
+        return True
+
+    def restore(self) -> None:
+        """Give the pools their defaults back."""
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+            self._limits = None
+        native = _native_module()
+        if native is not None and self.current is not None:
+            native.set_threads(None)
+        self.current = None
+
+
+def _native_module():
+    try:
+        import medfusion_plugin_native
+    except ImportError:
+        return None
+    return medfusion_plugin_native
+
+
+def measure(
+    contenders: Sequence[Contender],
+    *,
+    repeats: int = 7,
+    warmup: int = 1,
+    min_seconds: float = 0.0,
+    about_threads: bool = False,
+    title: str = "",
+) -> dict[str, Timing]:
+    """Time ``contenders`` in interleaved rounds and print a table of the results.
+
+    Runs ``warmup`` untimed calls of each, then at least ``repeats`` rounds (more until
+    ``min_seconds`` of rounds have passed). Unless ``about_threads``, every contender must use the
+    same thread count (:class:`ValueError` otherwise). Returns the timings by contender name.
+    """
+    threads = {contender.threads for contender in contenders}
+    if len(threads) > 1 and not about_threads:
+        raise ValueError(f"contenders use different thread counts {sorted(threads)}; pass about_threads")
+    timings = {c.name: Timing(c.name, c.threads, c.work) for c in contenders}
+    setting = ThreadSetting()
+    try:
+        for contender in contenders:
+            setting.use(contender.threads)
+            for _ in range(warmup):
+                _untimed(contender)
+        deadline = time.perf_counter() + min_seconds
+        round_index = 0
+        while round_index < repeats or time.perf_counter() < deadline:
+            shift = round_index % len(contenders)
+            for contender in [*contenders[shift:], *contenders[:shift]]:
+                if setting.use(contender.threads):
+                    _untimed(contender)  # warm the pools just started
+                _untimed_prepare(contender)
+                wall, cpu = time.perf_counter(), time.process_time()
+                contender.call()
+                timings[contender.name].wall.append(time.perf_counter() - wall)
+                timings[contender.name].cpu.append(time.process_time() - cpu)
+            round_index += 1
+    finally:
+        setting.restore()
+    print_table(timings.values(), title)
+    return timings
+
+
+def _untimed(contender: Contender) -> None:
+    _untimed_prepare(contender)
+    contender.call()
+
+
+def _untimed_prepare(contender: Contender) -> None:
+    if contender.prepare is not None:
+        contender.prepare()
+
+
+def print_table(timings: Iterable[Timing], title: str = "") -> None:
+    """Print one line per contender: threads, median wall, spread, CPU beside it, calls."""
+    if title:
+        print(title)
+    for timing in timings:
+        print(
+            f"  {timing.name:<28} {timing.threads} thread(s)  wall {timing.median * 1e3:10.2f} ms"
+            f" ±{timing.spread * 100:4.1f}% (IQR)  CPU {timing.cpu_median * 1e3:10.2f} ms"
+            f"  {len(timing.wall)} calls"
+        )
