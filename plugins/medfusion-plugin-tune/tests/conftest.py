@@ -1,23 +1,16 @@
 """Fixtures: the tracking plugin's ``store_url`` (a SQLite file, or a database on a throwaway
-PostgreSQL server), loaded from its conftest, and a small demo dataset."""
+PostgreSQL server) from :mod:`medfusion_plugin_tracking.testing`, and a small demo dataset."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+from medfusion_plugin_tracking.testing import postgres_server, postgres_url, store_url  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tune_helpers import PATIENTS, medfusion, small_config
-
-_TRACKING_CONFTEST = Path(__file__).parents[2] / "medfusion-plugin-tracking" / "tests" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("medfusion_tracking_test_fixtures", _TRACKING_CONFTEST)
-_fixtures = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(_fixtures)  # type: ignore[union-attr]
-postgres_server = _fixtures.postgres_server
-store_url = _fixtures.store_url
 
 
 @pytest.fixture(scope="module")
