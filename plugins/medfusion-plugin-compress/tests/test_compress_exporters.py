@@ -74,11 +74,22 @@ def test_int8_is_calibrated_on_the_training_split_and_verified(run: Path, int8: 
 
 
 def test_int8_without_calibration_falls_back_to_dynamic_and_says_so(run: Path, tmp_path: Path) -> None:
-    artifact = Int8Exporter(calibration=0, tolerance=0.5).export(run, tmp_path / "d.onnx")
-    method = _sidecar(artifact)["compression"]["method"]
+    out = tmp_path / "d.onnx"
+    args = ["export", run, "--format", "onnx-int8", "--out", out, "--param", "calibration=0"]
+    outcome = medfusion(*args, "--param", "tolerance=0.5").ok()
+    method = _sidecar(out)["compression"]["method"]
     assert method == (
         "dynamic INT8 (weights INT8, activations quantized at run time) as fallback: "
         "no calibration patients in the training split"
+    )
+    assert f"onnx-int8: {method}" in outcome.out.splitlines()
+
+
+def test_a_misspelt_exporter_parameter_is_a_one_line_error(run: Path) -> None:
+    outcome = medfusion("export", run, "--format", "onnx-int8", "--param", "tolerence=0.1")
+    assert outcome.code == 2 and outcome.err.strip() == (
+        "error: --param tolerence: unknown parameter of exporter 'onnx-int8'; did you mean "
+        "'tolerance'? allowed: tolerance, calibration"
     )
 
 
