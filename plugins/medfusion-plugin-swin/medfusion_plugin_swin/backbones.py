@@ -31,7 +31,7 @@ class SwinBackbone(TimmBackbone):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Final-stage feature map ``[B, C, H/32, W/32]``."""
         features = self.model.forward_features(x)
-        return features.permute(0, 3, 1, 2) if self.channels_last else features
+        return self.feature_tap(features.permute(0, 3, 1, 2) if self.channels_last else features)
 
     def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
         """timm's pooling head (pre-logits) applied to the map in the model's own layout."""
