@@ -9,7 +9,8 @@ returns. Every view slot goes through the backbone in eval mode, so activations 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -36,6 +37,18 @@ def image_encoder(model: MultimodalModel) -> Any:
     if model.image_encoder is None:
         raise DataError("the clinical-only variant has no image branch to explain; explain fused or image")
     return model.image_encoder
+
+
+@contextlib.contextmanager
+def evaluation(model: MultimodalModel) -> Iterator[None]:
+    """Run the block with ``model`` in eval mode (every view slot through the backbone, frozen
+    normalisation statistics); its mode is restored afterwards."""
+    training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(training)
 
 
 def _weights(method: str, activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -88,12 +101,12 @@ def class_activation_maps(
     methods: Sequence[str] = METHODS,
     target_class: int | None = None,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """``({method: maps [B, V, *spatial] in [0, 1]}, logits [B, K])`` for ``batch``; the model must
-    be in eval mode."""
+    """``({method: maps [B, V, *spatial] in [0, 1]}, logits [B, K])`` for ``batch`` (computed in
+    eval mode)."""
     images, view_mask = batch["images"], batch["view_mask"]
     batch_size, views = view_mask.shape
     size = tuple(images.shape[3:])
-    with torch.enable_grad():
+    with evaluation(model), torch.enable_grad():
         raw, logits, to_map = _activations(model, batch)
         (grad,) = torch.autograd.grad(explained_score(logits, task, target_class).sum(), raw)
     activation, grad = to_map(raw.detach(), size), to_map(grad, size)
@@ -113,7 +126,7 @@ def attention_read_out(model: MultimodalModel, batch: dict[str, Any]) -> dict[st
     images, view_mask = batch["images"], batch["view_mask"]
     size, present = tuple(images.shape[3:]), view_mask.flatten()
     found: dict[str, torch.Tensor] = {}
-    with torch.no_grad():
+    with evaluation(model), torch.no_grad():
         if hasattr(encoder.backbone, "attention_maps"):
             found["backbone_attention"] = encoder.backbone.attention_maps(images.flatten(0, 1))
         if encoder.attention is not None:
