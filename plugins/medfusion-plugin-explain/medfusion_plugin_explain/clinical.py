@@ -9,12 +9,15 @@ summed per source column (a numeric column with its indicator; a categorical col
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from medfusion_core.data import TabularPreprocessor
 from medfusion_core.model import MODEL_INPUTS, MultimodalModel
@@ -60,6 +63,40 @@ class Attribution:
         return (self.values.sum(dim=1) - (self.score - self.baseline_score)).abs()
 
 
+class _Replay(nn.Module):
+    """Stands in for the image encoder: returns the output it was given, whatever the input."""
+
+    def __init__(self, output: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.output = output
+
+    def forward(self, images: torch.Tensor, view_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The recorded output (a fresh dict: the model pops from it)."""
+        return dict(self.output)
+
+
+@contextlib.contextmanager
+def fixed_images(model: MultimodalModel, batch: dict[str, Any]) -> Iterator[None]:
+    """Inside the block the model's image branch replays its output for ``batch`` instead of
+    running again: only the clinical input changes along an attribution path or a shuffle."""
+    encoder = getattr(model, "image_encoder", None)
+    if encoder is None:
+        yield
+        return
+    seen: list[dict[str, torch.Tensor]] = []
+    handle = encoder.register_forward_hook(lambda _m, _i, out: seen.append(dict(out)))
+    try:
+        with torch.no_grad():
+            model(*(batch[key] for key in MODEL_INPUTS))
+    finally:
+        handle.remove()
+    model.image_encoder = _Replay({key: value.detach() for key, value in seen[0].items()})
+    try:
+        yield
+    finally:
+        model.image_encoder = encoder
+
+
 def _score(
     model: MultimodalModel, batch: dict[str, Any], clinical: torch.Tensor, task: str, target: int | None
 ):
@@ -81,12 +118,12 @@ def integrated_gradients(
     clinical = batch["clinical"].float()
     start = baseline.to(clinical).expand_as(clinical)
     total = torch.zeros_like(clinical)
-    with torch.enable_grad():
+    with fixed_images(model, batch), torch.enable_grad():
         for step in range(steps):
             point = (start + (step + 0.5) / steps * (clinical - start)).requires_grad_(True)
             (grad,) = torch.autograd.grad(_score(model, batch, point, task, target_class).sum(), point)
             total += grad
-    with torch.no_grad():
+    with fixed_images(model, batch), torch.no_grad():
         score = _score(model, batch, clinical, task, target_class)
         baseline_score = _score(model, batch, start, task, target_class)
     return Attribution((clinical - start) * total / steps, score, baseline_score)
@@ -128,14 +165,15 @@ def permutation_importance(
         return metric(task, y_true, logits.float().numpy())
 
     rng = np.random.default_rng(seed)
-    reference = evaluate(whole["clinical"])
-    result: dict[str, dict[str, float]] = {"baseline": {"metric": reference}}
-    for column, indices in groups.items():
-        drops = []
-        for _ in range(repeats):
-            shuffled = whole["clinical"].clone()
-            order = torch.from_numpy(rng.permutation(len(y_true)))
-            shuffled[:, indices] = whole["clinical"][order][:, indices]
-            drops.append(reference - evaluate(shuffled))
-        result[column] = {"mean": float(np.mean(drops)), "std": float(np.std(drops))}
+    with fixed_images(model, whole):
+        reference = evaluate(whole["clinical"])
+        result: dict[str, dict[str, float]] = {"baseline": {"metric": reference}}
+        for column, indices in groups.items():
+            drops = []
+            for _ in range(repeats):
+                shuffled = whole["clinical"].clone()
+                order = torch.from_numpy(rng.permutation(len(y_true)))
+                shuffled[:, indices] = whole["clinical"][order][:, indices]
+                drops.append(reference - evaluate(shuffled))
+            result[column] = {"mean": float(np.mean(drops)), "std": float(np.std(drops))}
     return result

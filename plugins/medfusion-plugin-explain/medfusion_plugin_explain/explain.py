@@ -55,6 +55,23 @@ class ExplainOptions:
     batch_size: int = 8
 
 
+def mean(values: Sequence[float]) -> float | None:
+    """Mean of the finite ``values``; ``None`` when there is none (e.g. every map all zero)."""
+    finite = [float(v) for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def patient_indices(data: PreparedData, patients: Sequence[str]) -> list[int]:
     """Manifest indices of ``patients``; a :class:`DataError` names an unknown id."""
     known = {patient: i for i, patient in enumerate(data.manifest.patients)}
@@ -116,15 +133,14 @@ def _sanity(
     random_maps, _ = class_activation_maps(
         randomised(model), batch, task=task, methods=options.methods, target_class=options.target_class
     )
-    present = batch["view_mask"]
-    out = {}
-    for method in options.methods:
-        values = [
+    present = torch.nonzero(batch["view_mask"], as_tuple=True)
+    return {
+        method: [
             rank_correlation(maps[method][b, v], random_maps[method][b, v])
-            for b, v in zip(*torch.nonzero(present, as_tuple=True), strict=True)
+            for b, v in zip(*present, strict=True)
         ]
-        out[method] = float(np.nanmean(values)) if values else float("nan")
-    return out
+        for method in options.methods
+    }
 
 
 def _patient_views(data, batch, maps, row, index, variant, out: Path, title: str) -> dict[str, Any]:
@@ -174,8 +190,8 @@ def mask_agreement(
         method: {
             "views": len(rows),
             "pointing_game": float(np.mean([r["pointing_hit"] for r in rows])),
-            "iou": float(np.nanmean([r["iou"] for r in rows])),
-            "mass_inside": float(np.nanmean([r["mass_inside"] for r in rows])),
+            "iou": mean([r["iou"] for r in rows]),
+            "mass_inside": mean([r["mass_inside"] for r in rows]),
         }
         for method, rows in collected.items()
     }
@@ -191,7 +207,7 @@ def explain_variant(
     indices = patient_indices(data, patients)
     baseline = all_missing_baseline(data.tabular)
     result: dict[str, Any] = {"patients": {}, "sanity": {}}
-    sanity_rows: list[dict[str, float]] = []
+    sanity_rows: list[dict[str, list[float]]] = []
     start = 0
     for batch in batches_of(data, indices, options.batch_size):
         maps, logits = _maps(model, batch, task, options)
@@ -218,7 +234,7 @@ def explain_variant(
                 entry["clinical"] = _clinical(model, batch, row, data, attribution)
             result["patients"][data.manifest.patients[index]] = entry
         start += len(predicted)
-    result["sanity"] = {m: float(np.nanmean([r[m] for r in sanity_rows])) for m in options.methods}
+    result["sanity"] = {m: mean([c for r in sanity_rows for c in r[m]]) for m in options.methods}
     if model.tabular is not None and len(data.indices("val")):
         val = list(data.loader("val", train=False, batch_size=options.batch_size).iter_batches(0))
         result["permutation_importance"] = permutation_importance(
@@ -270,4 +286,4 @@ def explain_run(
         "methods": list(options.methods),
         "variants": variants,
     }
-    return write_json(out / RESULT_FILE, result)
+    return write_json(out / RESULT_FILE, json_ready(result))
