@@ -80,20 +80,8 @@ def test_report_section_shows_top_k_and_errors(run):
 
 
 def test_command_in_process(run, tmp_path):
-    result = CliRunner().invoke(
-        command,
-        [
-            str(run),
-            "--patients",
-            "P0000,P0003",
-            "--out",
-            str(tmp_path),
-            "--method",
-            "gradcam",
-            "--steps",
-            "8",
-        ],
-    )
+    options = ["--patients", "P0000,P0003", "--method", "gradcam", "--steps", "8"]
+    result = CliRunner().invoke(command, [str(run), *options, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "explanations:" in result.output
     written = json.loads((tmp_path / "explanations.json").read_text())
