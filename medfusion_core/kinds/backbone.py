@@ -111,7 +111,8 @@ def check_backbone(
 ) -> nn.Module:
     """Check a backbone: ``out_features``, ``feature_channels``, ``forward_features(x)`` ->
     ``[B, C, h, w]`` (3D: ``[B, C, d, h, w]``), ``pool(map)`` -> ``[B, out_features]``,
-    ``forward == pool(forward_features)``, and ``set_grad_checkpointing`` when present.
+    ``forward == pool(forward_features)``, and ``set_grad_checkpointing`` and ``cam_target`` (its
+    module runs once per forward, its map has the right rank and carries gradient) when present.
 
     ``spec.build`` is called as ``build(in_chans=..., pretrained=None, **params)``; ``dims`` and
     ``input_size`` default to the spec's :class:`BackboneInfo`.

@@ -13,6 +13,10 @@ from medfusion_plugin_cnn.catalog import FAMILIES
 from medfusion_plugin_explain.cam import METHODS, attention_read_out, class_activation_maps
 from medfusion_plugin_explain.overlay import overlay_figure, shown_slices
 
+from medfusion_core.kinds.backbone import CamTarget
+from medfusion_core.testing.conformance import check_backbone
+from medfusion_core.testing.tiny_backbone import TinyBackbone
+
 
 @pytest.fixture
 def host(medfusion_host):
@@ -90,3 +94,20 @@ def test_attention_read_outs(host):
     found = attention_read_out(gated, batch_of(images))
     assert set(found) == {"attention_module"} and found["attention_module"].shape == (2, 1, 32, 32)
     assert attention_read_out(tiny_model().eval(), batch_of(images)) == {}
+
+
+class _UnusedTarget(TinyBackbone):
+    """Names a Grad-CAM layer that never runs."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.spare = torch.nn.Identity()
+
+    def cam_target(self) -> CamTarget:
+        return CamTarget(self.spare)
+
+
+def test_conformance_kit_checks_cam_target():
+    check_backbone(TinyBackbone)
+    with pytest.raises(AssertionError, match="cam_target module ran 0 times"):
+        check_backbone(_UnusedTarget)
