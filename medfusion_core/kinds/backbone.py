@@ -35,7 +35,8 @@ def medfusion_register_backbones() -> list[ComponentSpec] | None:
     weights file or ``None``; it never triggers a download. A module that supports gradient
     checkpointing exposes ``set_grad_checkpointing(enable: bool)``. A module may expose
     ``cam_target() -> CamTarget`` (the layer Grad-CAM reads; default: the feature map) and
-    ``attention_maps(images) -> Tensor [B, h, w]`` (transformers: what the last block attends to).
+    ``attention_maps(images) -> Tensor [B, h, w] | None`` (transformers: what the last block
+    attends to; ``None`` where a model of the family has no readable attention).
     A spec name ending in ``*`` registers a family (``resnet*``); ``name`` passed to the factory
     is then the concrete name from the config.
     """

@@ -127,8 +127,13 @@ def attention_read_out(model: MultimodalModel, batch: dict[str, Any]) -> dict[st
     size, present = tuple(images.shape[3:]), view_mask.flatten()
     found: dict[str, torch.Tensor] = {}
     with evaluation(model), torch.no_grad():
-        if hasattr(encoder.backbone, "attention_maps"):
-            found["backbone_attention"] = encoder.backbone.attention_maps(images.flatten(0, 1))
+        own = (
+            encoder.backbone.attention_maps(images.flatten(0, 1))
+            if hasattr(encoder.backbone, "attention_maps")
+            else None
+        )
+        if own is not None:
+            found["backbone_attention"] = own
         if encoder.attention is not None:
             extras = model.forward_with_extras(*(batch[key] for key in MODEL_INPUTS))
             if "attention_maps" in extras:

@@ -90,6 +90,11 @@ def test_attention_read_outs(host):
     images = torch.randn(2, 1, 1, 32, 32)
     found = attention_read_out(vit_model, batch_of(images))
     assert set(found) == {"backbone_attention"} and found["backbone_attention"].shape == (2, 1, 32, 32)
+    swin_name, swin_params, _ = FAMILY_CASES["swin_*"]
+    swin_model = tiny_model(backbone=swin_name, params={**swin_params, "window_size": 2}).eval()
+    found = attention_read_out(swin_model, batch_of(images))
+    assert set(found) == {"backbone_attention"} and found["backbone_attention"].shape == (2, 1, 32, 32)
+    assert float(found["backbone_attention"].std()) > 0, "windows attend unevenly"
     gated = tiny_model(attention="tiny_gate").eval()
     found = attention_read_out(gated, batch_of(images))
     assert set(found) == {"attention_module"} and found["attention_module"].shape == (2, 1, 32, 32)
