@@ -107,3 +107,25 @@ def test_cli_errors_are_one_line(run, tmp_path):
     assert "--patients" in line and "'nobody'" in line
     line = _fail("explain", str(tmp_path), "--patients", "P0000", "--out", str(tmp_path / "x"))
     assert "not a MedFusion run" in line
+
+
+def test_run_given_as_a_registered_model(run, tmp_path, monkeypatch):
+    """``medfusion explain NAME@alias`` resolves through the trackers like ``evaluate`` does."""
+    from medfusion_plugin_tracking.store import TrackingStore
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MEDFUSION_TRACKING_URI", url)
+    with TrackingStore(url) as store:
+        store.register_model_version(
+            "chest",
+            None,
+            variant="fused",
+            checkpoint=str(run / "fused" / "checkpoints" / "best.pt"),
+            lineage={"run_dir": str(run)},
+        )
+        store.set_alias("chest", "champion", 1)
+    options = ["--patients", "P0000", "--method", "gradcam", "--steps", "4", "--repeats", "1"]
+    result = CliRunner().invoke(command, ["chest@champion", *options, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "out" / "explanations.json").read_text())
+    assert written["run"] == str(run.resolve()) and list(written["variants"]) == ["fused"]
