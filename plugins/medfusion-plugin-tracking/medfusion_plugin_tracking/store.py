@@ -12,10 +12,11 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from medfusion_core.kinds.tracker import STATUSES, MetricPoint
@@ -35,18 +36,19 @@ def _metric_value(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _drop_repeated_steps(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
-    """Delete the run's points at the ``(key, step)`` of ``rows`` that it may hold already: only
-    steps at or below a key's latest step can repeat, so appending new steps costs one lookup of
-    ``latest_metrics`` and no delete."""
-    keys = sorted({row["key"] for row in rows})
-    latest = dict(
-        session.execute(
-            select(LatestMetric.key, LatestMetric.step).where(
-                LatestMetric.run_id == run_id, LatestMetric.key.in_(keys)
-            )
-        ).all()
-    )
+#: The latest step of some keys of a run (prepared once: keys bound at execution).
+_LATEST_STEPS = select(LatestMetric.key, LatestMetric.step).where(
+    LatestMetric.run_id == bindparam("run_id"), LatestMetric.key.in_(bindparam("keys", expanding=True))
+)
+
+
+def _drop_repeated_steps(session: Session, run_id: str, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """Delete the run's points at the ``(key, step)`` of ``rows`` (whose metric keys are ``keys``)
+    that it may hold already. Only steps at or below a key's latest step can repeat: a batch of new
+    steps, the common case, costs one lookup of ``latest_metrics`` and no delete."""
+    latest = dict(session.execute(_LATEST_STEPS, {"run_id": run_id, "keys": keys}).all())
+    if not latest or min(map(itemgetter("step"), rows)) > max(latest.values()):
+        return
     repeated = sorted(
         {
             (row["key"], row["step"])
@@ -233,8 +235,8 @@ class TrackingStore:
             if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
                 latest[row["key"]] = row
         with self.write() as session:
-            _drop_repeated_steps(session, run_id, rows)
-            session.execute(insert(Metric), rows)
+            _drop_repeated_steps(session, run_id, rows, list(latest))
+            session.connection().execute(insert(Metric.__table__), rows)  # Core: no ORM per-row work
             upsert(
                 session,
                 LatestMetric,
