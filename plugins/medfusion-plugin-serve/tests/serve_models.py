@@ -27,17 +27,20 @@ from medfusion_core.testing import isolated_host, tiny_backbone
 SIZE = 32
 
 
-def build_artifacts(root: Path, seeds: tuple[int, ...], *, patients: int = 12) -> tuple[Path, list[Path]]:
+def build_artifacts(
+    root: Path, seeds: tuple[int, ...], *, patients: int = 12, backbone: str = "tiny", size: int = SIZE
+) -> tuple[Path, list[Path]]:
     """Demo data under ``root/data`` and one exported fused model per seed under
-    ``root/export-<seed>/fused.onnx``; returns ``(manifest, artifacts)``."""
+    ``root/export-<seed>/fused.onnx`` (``size`` px images, the tiny test backbone unless
+    ``backbone`` names an installed one); returns ``(manifest, artifacts)``."""
     with isolated_host(autoload=True) as host:
         host.register(tiny_backbone, tiny_backbone.PLUGIN)
         data_dir = write_demo(root / "data", patients=patients, seed=3)
         raw = demo_config()
         raw["data"]["manifest"] = str(data_dir / "manifest.csv")
-        raw["data"]["image"]["size"] = [SIZE, SIZE]
+        raw["data"]["image"]["size"] = [size, size]
         raw["data"]["mask"] = None
-        raw["model"]["backbone"] = {"name": "tiny"}
+        raw["model"]["backbone"] = {"name": backbone}
         raw["model"]["fusion"] = {"name": "concat"}
         raw["runs_dir"] = str(root / "runs")
         config = structure_config(raw, "<test>")
@@ -49,7 +52,7 @@ def build_artifacts(root: Path, seeds: tuple[int, ...], *, patients: int = 12) -
             "image": {"max_views": data.manifest.max_views},
             "classes": classes,
         }
-        spec = InputSpec(data.manifest.max_views, 1, (SIZE, SIZE), data.tabular.num_features)
+        spec = InputSpec(data.manifest.max_views, 1, (size, size), data.tabular.num_features)
         artifacts = []
         for seed in seeds:
             torch.manual_seed(seed)
