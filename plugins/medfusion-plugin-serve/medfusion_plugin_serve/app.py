@@ -130,7 +130,8 @@ def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI
             )
 
     async def read_form(request: Request) -> list[PatientRequest]:
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             raise RequestError(415, "body", "send multipart/form-data (JSON goes to /v1/predict/batch)")
         try:
             form = await request.form(max_files=64, max_fields=64)

@@ -18,11 +18,16 @@ def wait_for(url: str, check: Any, timeout_s: float = 60.0) -> httpx.Response:
     """GET ``url`` until ``check(response)`` holds (fails the test after ``timeout_s``)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        response = httpx.get(url)
-        if check(response):
-            return response
+        try:
+            response = httpx.get(url)
+        except httpx.TransportError as exc:  # not listening yet
+            state = str(exc)
+        else:
+            if check(response):
+                return response
+            state = f"{response.status_code} {response.text}"
         if time.monotonic() > deadline:
-            pytest.fail(f"{url}: still {response.status_code} {response.text}")
+            pytest.fail(f"{url}: still {state}")
         time.sleep(0.05)
 
 

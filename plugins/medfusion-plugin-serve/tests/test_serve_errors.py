@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,7 @@ def test_other_bad_requests_and_the_server_still_answers(server, models) -> None
             422,
             "colour",
         ),
+        (httpx.post(f"{server}/v1/predict", data={"clinical": "{}"}), 422, "images"),
     ]
     for response, status, field in cases:
         assert response.status_code == status, response.text
@@ -139,6 +143,26 @@ def test_command_errors_are_one_line(tmp_path: Path, capsys, monkeypatch, target
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert error.startswith(message) and error.count("\n") == 1
+
+
+def test_the_command_serves_an_artifact_folder(models) -> None:
+    """``medfusion serve-model DIR`` as a user runs it: its own process, a real port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "medfusion_core", "serve-model", str(models["artifacts"][1].parent)]
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith(f"serving {models['artifacts'][1]}")
+        ready(base)
+        response = httpx.post(f"{base}/v1/predict", **multipart(models["patients"][2]))
+        assert response.status_code == 200
+        assert_matches(response.json()["predictions"], models["oracle"][1])
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def test_command_refuses_a_folder_without_onnx(tmp_path: Path, capsys) -> None:
