@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
-from medfusion_core.errors import MedFusionError
 from medfusion_plugin_serve.batching import Batcher
 from medfusion_plugin_serve.inputs import Limits, Preparer
 from medfusion_plugin_serve.metrics import ServeMetrics
@@ -67,7 +66,7 @@ class ModelHolder:
 
         try:
             return await asyncio.to_thread(load)
-        except MedFusionError:
+        except Exception:  # a broken file fails in onnxruntime with its own error types
             self._failed = located.key
             self.metrics.load_failures.inc()
             raise
@@ -80,7 +79,7 @@ class ModelHolder:
             if located.key in (self._failed, self.current.key if self.current else None):
                 return False
             model = await self._verified(located)
-        except MedFusionError as exc:
+        except Exception as exc:  # the store (SQLAlchemy) or the file: keep serving, say why
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if self.current is None:
                 self.status = message
