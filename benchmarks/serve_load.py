@@ -6,8 +6,10 @@ per-request loop (``--max-batch 1``: one model call per request), measured in th
 Each server runs in its own process (the real command); the clients run here (httpx, asyncio).
 Prints p50/p99 latency and throughput of both and the throughput ratio (target >= 2x).
 Bounded: ``--requests`` per client (default 20), a warm-up round first. The model is the
-quickstart-style one (resnet18 + mean + concat, 64x64 views, untrained seeded weights), exported
-with the export plugin; ``--quick`` uses the tiny test backbone at 32 px to check the script.
+quickstart-style one (resnet18 + mean + concat, 64x64 views, untrained seeded weights; other
+ones with ``--backbone`` and ``--size``), exported with the export plugin; ``--quick`` uses the
+tiny test backbone at 32 px to check the script. How much batching gains depends on the model:
+the more a model call costs beyond its arithmetic (small models, many layers), the more it gains.
 """
 
 from __future__ import annotations
@@ -123,10 +125,12 @@ def main() -> None:
     parser.add_argument(
         "--requests", type=int, default=20, help="requests per client (after a warm-up round)"
     )
+    parser.add_argument("--backbone", default="resnet18", help="backbone of the served model")
+    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     parser.add_argument("--quick", action="store_true", help="tiny backbone, 32 px, 4 requests per client")
     args = parser.parse_args()
     per_client = 4 if args.quick else args.requests
-    backbone, size = ("tiny", 32) if args.quick else ("resnet18", 64)
+    backbone, size = ("tiny", 32) if args.quick else (args.backbone, args.size)
     with tempfile.TemporaryDirectory() as tmp:
         manifest, [artifact] = build_artifacts(Path(tmp), (0,), patients=32, backbone=backbone, size=size)
         patients = [p for p in manifest_patients(manifest) if p["images"]]
