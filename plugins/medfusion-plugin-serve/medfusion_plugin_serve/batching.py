@@ -16,13 +16,14 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
-from medfusion_plugin_serve.inputs import Prepared, stack
-from medfusion_plugin_serve.model import ServedModel
+from medfusion_plugin_serve.inputs import Prepared
 
 #: Queue entry that ends waiting for a fuller batch (sent on close and on each release after it).
 _FLUSH = None
 
 BatchObserver = Callable[[int, float], None]
+#: One model call: the prediction row of each prepared patient.
+BatchPredictor = Callable[[list[Prepared]], list[dict[str, Any]]]
 
 
 class Batcher:
@@ -30,14 +31,14 @@ class Batcher:
 
     def __init__(
         self,
-        model: ServedModel,
+        predict: BatchPredictor,
         *,
         max_batch: int,
         max_wait_s: float,
         executor: Executor,
         observe: BatchObserver | None = None,
     ) -> None:
-        self.model = model
+        self.predict = predict
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_s)
         self.executor = executor
@@ -120,9 +121,7 @@ class Batcher:
         self.pending -= len(items)
         start = time.perf_counter()
         try:
-            rows = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self.model.predictions, stack(items)
-            )
+            rows = await asyncio.get_running_loop().run_in_executor(self.executor, self.predict, items)
         except Exception as exc:
             for _, future in batch:
                 if not future.done():

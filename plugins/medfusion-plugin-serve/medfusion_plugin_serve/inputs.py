@@ -3,7 +3,8 @@
 The image path is MedFusion's own: the registered reader of the file's extension decodes it (so
 every format ``medfusion predict`` reads is served), and the ``fill_views`` kernel resizes,
 windows and normalises it with the artifact's image settings and no augmentation. The clinical
-values go through the artifact's fitted tabular preprocessing. Every problem is a
+values are checked per patient and go through the artifact's fitted tabular preprocessing once
+per batch (:meth:`Preparer.arrays`). Every problem is a
 :class:`~medfusion_plugin_serve.errors.RequestError` naming the field (``images.view1[0]``,
 ``clinical.age``) and what to do.
 """
@@ -11,7 +12,10 @@ values go through the artifact's fitted tabular preprocessing. Every problem is 
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +62,15 @@ class PatientRequest:
 
 @attrs.frozen
 class Prepared:
-    """One patient's model inputs (no batch axis) and the notes for its response."""
+    """One patient ready for the model: its views (no batch axis), its checked clinical values
+    (numbers as float, NaN: missing; categories as text or ``None``; encoded per batch, see
+    :meth:`Preparer.arrays`) and the notes for its response."""
 
     patient_id: str | None
     images: np.ndarray
     view_mask: np.ndarray
-    clinical: np.ndarray
-    modality_mask: np.ndarray
+    clinical: dict[str, float | str | None]
     warnings: list[str]
-
-
-def stack(items: list[Prepared]) -> tuple[np.ndarray, ...]:
-    """The four batch arrays of ``items``, in the artifact's input order."""
-    return tuple(
-        np.stack([getattr(item, name) for item in items])
-        for name in ("images", "view_mask", "clinical", "modality_mask")
-    )
 
 
 class Preparer:
@@ -82,6 +79,10 @@ class Preparer:
     def __init__(self, model: ServedModel, limits: Limits) -> None:
         self.model = model
         self.limits = limits
+        # uploads are written here to be read by the registered readers (one file per thread and
+        # extension, overwritten: no directory is made or removed per request)
+        self._folder = Path(tempfile.mkdtemp(prefix="medfusion-serve-"))
+        weakref.finalize(self, shutil.rmtree, self._folder, True)
         metadata = model.metadata
         self.view_columns: list[str] = list(metadata["columns"]["images"])
         self.numeric: list[str] = list(metadata["columns"]["numeric"])
@@ -98,13 +99,24 @@ class Preparer:
         """The model inputs of ``patient``; a :class:`RequestError` when the request is wrong."""
         warnings: list[str] = []
         images, view_mask = self._images(patient.images)
-        clinical, present = self._clinical(patient.clinical, warnings)
-        if self.model.reads_clinical and not self.model.reads_images and not present:
+        clinical = self._clinical(patient.clinical, warnings)
+        given = any(not (isinstance(v, float) and math.isnan(v)) and v is not None for v in clinical.values())
+        if self.model.reads_clinical and not self.model.reads_images and not given:
             raise RequestError(
                 422, "clinical", f"no clinical value given; the model reads {', '.join(self._columns)}"
             )
-        modality_mask = np.array([bool(view_mask.any()), present])
-        return Prepared(patient.patient_id, images, view_mask, clinical, modality_mask, warnings)
+        return Prepared(patient.patient_id, images, view_mask, clinical, warnings)
+
+    def arrays(self, items: list[Prepared]) -> tuple[np.ndarray, ...]:
+        """The four batch arrays of ``items`` in the artifact's input order; the clinical values
+        of the whole batch go through the tabular preprocessing at once."""
+        frame = pd.DataFrame([item.clinical for item in items], columns=self._columns)
+        for column in self.numeric:
+            frame[column] = frame[column].astype(np.float64)
+        clinical, present = self.tabular.encode(frame)
+        view_mask = np.stack([item.view_mask for item in items])
+        modality_mask = np.stack([view_mask.any(axis=1), present], axis=1)
+        return np.stack([item.images for item in items]), view_mask, clinical, modality_mask
 
     @property
     def _columns(self) -> list[str]:
@@ -164,15 +176,14 @@ class Preparer:
             reader_spec(f"image{suffix}")
         except DataError as exc:
             raise RequestError(415, name, f"{part.filename!r}: {exc}") from None
-        with tempfile.TemporaryDirectory(prefix="medfusion-serve-") as folder:
-            path = Path(folder) / f"image{suffix}"
-            path.write_bytes(part.data)
-            try:
-                array = read_image(path)
-                window = self.window or default_window(path)
-            except DataError as exc:
-                reason = str(exc).replace(str(path), repr(part.filename))
-                raise RequestError(422, name, f"not a readable image: {reason}") from None
+        path = self._folder / f"{threading.get_ident()}{suffix}"
+        path.write_bytes(part.data)
+        try:
+            array = read_image(path)
+            window = self.window or default_window(path)
+        except DataError as exc:
+            reason = str(exc).replace(str(path), repr(part.filename))
+            raise RequestError(422, name, f"not a readable image: {reason}") from None
         self._check_shape(array, name)
         return array, window  # type: ignore[return-value]
 
@@ -189,7 +200,7 @@ class Preparer:
 
     # -- clinical -----------------------------------------------------------------------------
 
-    def _clinical(self, values: Any, warnings: list[str]) -> tuple[np.ndarray, bool]:
+    def _clinical(self, values: Any, warnings: list[str]) -> dict[str, float | str | None]:
         if not isinstance(values, dict):
             raise RequestError(422, "clinical", "give the clinical values as a JSON object {column: value}")
         unknown = [column for column in values if column not in self._columns]
@@ -198,16 +209,12 @@ class Preparer:
             raise RequestError(
                 422, f"clinical.{unknown[0]}", f"unknown clinical column; the model reads: {known}"
             )
-        row: dict[str, Any] = {}
+        row: dict[str, float | str | None] = {}
         for column in self.numeric:
             row[column] = self._number(column, values.get(column))
         for column in self.categorical:
             row[column] = self._category(column, values.get(column), warnings)
-        frame = pd.DataFrame([row], columns=self._columns)
-        for column in self.numeric:
-            frame[column] = frame[column].astype(np.float64)
-        clinical, present = self.tabular.encode(frame)
-        return clinical[0], bool(present[0])
+        return row
 
     @staticmethod
     def _number(column: str, value: Any) -> float:

@@ -89,8 +89,9 @@ class ModelHolder:
         return True
 
     def _install(self, located: Located, model: ServedModel) -> None:
+        preparer = Preparer(model, self.settings.limits)
         batcher = Batcher(
-            model,
+            lambda items: model.predictions(preparer.arrays(items)),
             max_batch=self.settings.max_batch,
             max_wait_s=self.settings.max_wait_ms / 1000.0,
             executor=self._inference,
@@ -99,7 +100,7 @@ class ModelHolder:
         batcher.start()
         old, self.current = (
             self.current,
-            Entry(located.key, model, Preparer(model, self.settings.limits), batcher),
+            Entry(located.key, model, preparer, batcher),
         )
         self.status = "ready"
         self.metrics.set_serving(old.model.label if old else None, model.label)
