@@ -40,7 +40,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("medfusion_core.model",),
     ("medfusion_core.runs.loading",),
     ("medfusion_core.testing",),
-    ("medfusion_core.commands", "medfusion_core.cli", "medfusion_core.__main__", "medfusion_core.docsgen"),
+    (
+        "medfusion_core.commands",
+        "medfusion_core.cli",
+        "medfusion_core.__main__",
+        "medfusion_core.docsgen",
+        "medfusion_core.testing.cli",
+    ),
 )
 
 

@@ -3,12 +3,14 @@
 Contract: ``factory(name, *, in_chans, pretrained=None, **params)`` (``name`` only for family
 specs) builds a module mapping images ``[B, C, H, W]`` (``[B, C, D, H, W]`` when
 ``BackboneInfo(dims=3)``) to features ``[B, out_features]``; ``forward_features`` gives the feature
-map ``[B, feature_channels, h, w]`` and ``pool`` turns it into the features.
+map ``[B, feature_channels, h, w]`` and ``pool`` turns it into the features. A backbone may name the
+layer that class-activation maps read (:meth:`Backbone.cam_target`, a :class:`CamTarget`) and give
+its own attention maps (``attention_maps``); without ``cam_target`` explainers use the feature map.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -31,7 +33,10 @@ def medfusion_register_backbones() -> list[ComponentSpec] | None:
     The module maps images ``[B, C, H, W]`` (or ``[B, C, D, H, W]`` for ``BackboneInfo(dims=3)``) to
     features ``[B, D]`` and exposes ``out_features: int``. ``pretrained`` is a path to a local
     weights file or ``None``; it never triggers a download. A module that supports gradient
-    checkpointing exposes ``set_grad_checkpointing(enable: bool)``.
+    checkpointing exposes ``set_grad_checkpointing(enable: bool)``. A module may expose
+    ``cam_target() -> CamTarget`` (the layer Grad-CAM reads; default: the feature map) and
+    ``attention_maps(images) -> Tensor [B, h, w] | None`` (transformers: what the last block
+    attends to; ``None`` where a model of the family has no readable attention).
     A spec name ending in ``*`` registers a family (``resnet*``); ``name`` passed to the factory
     is then the concrete name from the config.
     """
@@ -54,6 +59,26 @@ class Backbone(Protocol):
     def pool(self, feature_map: Tensor) -> Tensor:
         """Features ``[B, out_features]`` from a feature map."""
         ...
+
+
+@attrs.frozen
+class CamTarget:
+    """The layer whose activations and gradients class-activation maps (Grad-CAM) read.
+
+    Attributes:
+        module: a sub-module called once per :meth:`Backbone.forward_features`; its output is
+            the activation.
+        to_map: turns that output into a map ``[B, C, h, w]`` (3D: ``[B, C, d, h, w]``), given the
+            spatial size of the input images (token layouts of transformers); ``None`` when the
+            output already is one.
+    """
+
+    module: nn.Module
+    to_map: Callable[[Tensor, tuple[int, ...]], Tensor] | None = None
+
+    def as_map(self, output: Tensor, size: tuple[int, ...]) -> Tensor:
+        """The module's ``output`` as a spatial map (see ``to_map``)."""
+        return output if self.to_map is None else self.to_map(output, size)
 
 
 def _optional_ints(value: object) -> tuple[int, ...] | None:
@@ -87,7 +112,8 @@ def check_backbone(
 ) -> nn.Module:
     """Check a backbone: ``out_features``, ``feature_channels``, ``forward_features(x)`` ->
     ``[B, C, h, w]`` (3D: ``[B, C, d, h, w]``), ``pool(map)`` -> ``[B, out_features]``,
-    ``forward == pool(forward_features)``, and ``set_grad_checkpointing`` when present.
+    ``forward == pool(forward_features)``, and ``set_grad_checkpointing`` and ``cam_target`` (its
+    module runs once per forward, its map has the right rank and carries gradient) when present.
 
     ``spec.build`` is called as ``build(in_chans=..., pretrained=None, **params)``; ``dims`` and
     ``input_size`` default to the spec's :class:`BackboneInfo`.
@@ -137,7 +163,31 @@ def check_backbone(
         )
     if hasattr(module, "set_grad_checkpointing"):
         _check_checkpointing(spec.label, module, x)
+    if hasattr(module, "cam_target"):
+        _check_cam_target(spec.label, module, x, dims)
     return module
+
+
+def _check_cam_target(label: str, module: nn.Module, x: torch.Tensor, dims: int) -> None:
+    """``cam_target()`` names a sub-module that runs in ``forward_features`` and whose output, as
+    a map, is ``[B, C, *spatial]`` and carries gradient to the features."""
+    import torch
+
+    target = module.cam_target()
+    assert isinstance(target, CamTarget), f"{label}: cam_target() must return a CamTarget"
+    seen: list[torch.Tensor] = []
+    handle = target.module.register_forward_hook(lambda _m, _i, out: seen.append(out))
+    try:
+        features = module(x)
+    finally:
+        handle.remove()
+    assert len(seen) == 1, f"{label}: the cam_target module ran {len(seen)} times in forward, expected 1"
+    activation = target.as_map(seen[0], tuple(x.shape[2:]))
+    assert activation.ndim == dims + 2 and activation.shape[0] == x.shape[0], (
+        f"{label}: cam_target map has shape {tuple(activation.shape)}, expected [B, C, *{dims} spatial]"
+    )
+    (grad,) = torch.autograd.grad(features.sum(), seen[0], allow_unused=True)
+    assert grad is not None, f"{label}: the features do not depend on the cam_target output"
 
 
 def _seeded_forward(module: nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from medfusion_core import ComponentSpec, Param, hookimpl
-from medfusion_core.kinds.backbone import BackboneInfo
+from medfusion_core.kinds.backbone import BackboneInfo, CamTarget
 
 MODULE = __name__
 PLUGIN = "medfusion-plugin-tinybackbone"
@@ -44,6 +44,10 @@ class TinyBackbone(nn.Module):
         if self.grad_checkpointing and self.training:
             return checkpoint(self.body, x, use_reentrant=False)
         return self.body(x)
+
+    def cam_target(self) -> CamTarget:
+        """Grad-CAM reads the body's output (the feature map)."""
+        return CamTarget(self.body)
 
     def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
         """Global average pooling to ``[B, out_features]``."""

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from medfusion_core.errors import ComponentNotFoundError, ConfigError
+from medfusion_core.kinds.backbone import CamTarget
 from medfusion_plugin_cnn.weights import load_pretrained
 
 #: Blocks per stage for each supported depth.
@@ -91,6 +92,10 @@ class ResNet3d(nn.Module):
             use_checkpoint = self.grad_checkpointing and self.training and torch.is_grad_enabled()
             x = checkpoint(block, x, use_reentrant=False) if use_checkpoint else block(x)
         return x
+
+    def cam_target(self) -> CamTarget:
+        """Grad-CAM reads the last residual block's output (the feature map)."""
+        return CamTarget(self.blocks[-1])
 
     def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
         """Global average pooled features ``[B, out_features]``."""

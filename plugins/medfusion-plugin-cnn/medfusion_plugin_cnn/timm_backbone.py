@@ -3,7 +3,8 @@
 The wrapper exposes ``forward_features(x) -> [B, C, h, w]`` (the spatial feature map),
 ``pool(feature_map) -> [B, out_features]`` (timm's own head up to its pre-logits features) and
 ``forward(x) = pool(forward_features(x))``. ViT and Swin plugins subclass it to convert their
-token layouts; this module is shared by every timm-based backbone plugin.
+token layouts; this module is shared by every timm-based backbone plugin. The feature map passes
+through ``feature_tap`` (an identity without weights), the layer Grad-CAM reads for CNNs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from medfusion_core.errors import ComponentNotFoundError, ConfigError
+from medfusion_core.kinds.backbone import CamTarget
 from medfusion_plugin_cnn.weights import load_pretrained
 
 
@@ -30,6 +32,7 @@ class TimmBackbone(nn.Module):
         model: the wrapped timm model (``num_classes=0``).
         feature_channels: channels of the map returned by :meth:`forward_features`.
         out_features: width of the pooled features returned by :meth:`forward`.
+        feature_tap: identity module the feature map passes through (the Grad-CAM target).
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -37,10 +40,15 @@ class TimmBackbone(nn.Module):
         self.model = model
         self.feature_channels: int = int(model.num_features)
         self.out_features: int = int(getattr(model, "head_hidden_size", None) or model.num_features)
+        self.feature_tap = nn.Identity()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial feature map ``[B, feature_channels, h, w]`` of images ``[B, C, H, W]``."""
-        return self.model.forward_features(x)
+        return self.feature_tap(self.model.forward_features(x))
+
+    def cam_target(self) -> CamTarget:
+        """Grad-CAM reads the last stage's feature map (through ``feature_tap``)."""
+        return CamTarget(self.feature_tap)
 
     def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
         """Pooled features ``[B, out_features]`` of a map from :meth:`forward_features`."""

@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from medfusion_core.commands._options import out_and_variant_options
+from medfusion_plugin_export.params import exporter_params
 
 FORMAT_HELP = (
     "Artifact format: onnx (ONNX Runtime, default), pt2 (torch.export program) or torchscript "
-    "(deprecated upstream by PyTorch; only for deployments that still run TorchScript)."
+    "(deprecated upstream by PyTorch; only for deployments that still run TorchScript); other "
+    "installed exporters add formats ('medfusion list-plugins --kind exporter')."
 )
 
 
@@ -30,7 +32,17 @@ FORMAT_HELP = (
     show_default=True,
     help="Test-split patients compared with eager PyTorch during verification.",
 )
-def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) -> None:
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter of the format's exporter (JSON value), e.g. tolerance=0.01 for onnx-int8; "
+    "see 'medfusion info FORMAT'.",
+)
+def command(
+    run: Path, fmt: str, out: Path | None, variant: str, held_out: int, params: tuple[str, ...]
+) -> None:
     """Export a trained run's model with its preprocessing metadata and verify it.
 
     Writes the artifact and a sidecar JSON (<artifact>.json) holding the tabular preprocessing,
@@ -49,6 +61,7 @@ def command(run: Path, fmt: str, out: Path | None, variant: str, held_out: int) 
         spec = get_registry().exporter(fmt)
     except MedFusionError as exc:
         raise ExportError(f"--format {fmt}: {exc}") from None
-    exporter = spec.load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo)
+    options = exporter_params(spec, params)
+    exporter = spec.load()(variant=variant, held_out=held_out, verbose=True, echo=click.echo, **options)
     artifact = exporter.export(run, out)
     log_to_run(run, artifacts=[(artifact, "export"), (artifact.with_name(artifact.name + ".json"), "export")])

@@ -11,11 +11,8 @@ them: one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,8 +25,7 @@ import pytest
 import yaml
 from medfusion_plugin_export import standalone
 
-from medfusion_core.cli import main
-from medfusion_core.testing import isolated_host
+from medfusion_core.testing.cli import Outcome, medfusion
 
 #: Patients of the demo data (train/val/test 60/20/20); small so training takes seconds.
 PATIENTS = 24
@@ -44,36 +40,6 @@ OVERRIDES = {
 #: Largest difference between two ways of scoring a patient (eager PyTorch vs ONNX Runtime,
 #: MedFusion's data path vs the standalone numpy one).
 ATOL = 1e-4
-
-
-@attrs.frozen
-class Outcome:
-    """What one ``medfusion`` call printed and returned."""
-
-    code: int
-    out: str
-    err: str
-
-    def ok(self) -> Outcome:
-        """This outcome, after checking the command succeeded."""
-        assert self.code == 0, self.err
-        return self
-
-
-def medfusion(*args: object) -> Outcome:
-    """Run ``medfusion ARGS`` through the console entry point with the installed plugins
-    (``MEDFUSION_*`` environment variables cleared); the previous plugin host is restored."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("MEDFUSION_")]:
-            patch.delenv(name)
-        with isolated_host(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main([str(arg) for arg in args])
-                code = 0
-            except SystemExit as exit:
-                code = exit.code if isinstance(exit.code, int) else 1
-    return Outcome(code, out.getvalue(), err.getvalue())
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ folder is written, so a bad call leaves earlier runs untouched. Layout: :mod:`me
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,21 @@ MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: ``observer(variant, record)``: called with every trainer record after the trackers saw it.
+Observer = Callable[[str, dict[str, Any]], None]
+
+
 def train_run(
-    config: ExperimentConfig, *, modalities: str = "fused", resume: bool = False, overwrite: bool = False
+    config: ExperimentConfig,
+    *,
+    modalities: str = "fused",
+    resume: bool = False,
+    overwrite: bool = False,
+    observer: Observer | None = None,
 ) -> tuple[runs.RunPaths, dict[str, dict[str, Any]]]:
     """Train the requested variants of ``config`` into its run folder; returns the folder and each
-    variant's trainer summary."""
+    variant's trainer summary. ``observer`` sees every record (``medfusion tune`` prunes on the
+    epoch records; an exception it raises ends the tracked run failed and propagates)."""
     import torch
 
     from medfusion_core.data import TabularPreprocessor, prepare_data
@@ -67,9 +77,26 @@ def train_run(
         with tracking.running():
             for job in jobs:
                 trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
-                tracked = attrs.evolve(job, on_record=tracking.recorder(job.variant))
+                tracked = attrs.evolve(
+                    job, on_record=_chain(tracking.recorder(job.variant), job.variant, observer)
+                )
                 summaries[job.variant] = trainer.fit(tracked, paths.variant(job.variant).root, resume=resume)
     return paths, summaries
+
+
+def _chain(
+    recorder: Callable[[dict[str, Any]], None] | None, variant: str, observer: Observer | None
+) -> Callable[[dict[str, Any]], None] | None:
+    """The trainer's ``on_record``: the tracking recorder, then the observer."""
+    if observer is None:
+        return recorder
+
+    def on_record(record: dict[str, Any]) -> None:
+        if recorder is not None:
+            recorder(record)
+        observer(variant, record)
+
+    return on_record
 
 
 def _is_main_process() -> bool:

@@ -103,3 +103,36 @@ def test_swin_architecture_params_pass_the_config_check(medfusion_host):
     blocks = [m for m in backbone.modules() if type(m).__name__ == "SwinTransformerBlock"]
     assert [tuple(block.shift_size) for block in blocks] == [(0, 0), (2, 2)]
     assert backbone.eval()(torch.randn(2, 1, 32, 32)).shape == (2, backbone.out_features) == (2, 16)
+
+
+def test_window_attention_weights_reproduce_timm_output():
+    """The weights the attention read-out uses give timm's own WindowAttention output
+    (relative position bias and shifted-window mask included)."""
+    import torch
+    from medfusion_plugin_swin.backbones import create, window_attention
+
+    backbone = create(
+        "swin_tiny_patch4_window7_224",
+        in_chans=1,
+        img_size=32,
+        window_size=2,
+        embed_dim=16,
+        depths=[2, 2],
+        num_heads=[1, 2],
+    ).eval()
+    block = backbone.model.layers[-1].blocks[-1]
+    assert any(block.shift_size), "the last block of a stage shifts its windows"
+    seen = {}
+    handle = block.attn.register_forward_hook(
+        lambda _m, args, kwargs, out: seen.update(x=args[0], mask=kwargs.get("mask"), out=out),
+        with_kwargs=True,
+    )
+    with torch.no_grad():
+        maps = backbone.attention_maps(torch.randn(2, 1, 32, 32))
+        handle.remove()
+        attn, x = block.attn, seen["x"]
+        weights = window_attention(attn, x, seen["mask"])
+        v = attn.qkv(x).reshape(*x.shape[:2], 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)[2]
+        out = attn.proj((weights @ v).transpose(1, 2).reshape(*x.shape[:2], -1))
+    assert torch.allclose(out, seen["out"], atol=1e-5)
+    assert maps.shape == (2, 4, 4)

@@ -1,0 +1,72 @@
+"""INT8 (ONNX Runtime static quantization) against the fp32 ONNX export of the same trained run:
+latency on CPU with one thread for both, file size and the test-split AUROC change.
+
+The model is the demo config with a ResNet backbone at a moderate image size (convolutions
+dominate the cost); it is trained briefly on the synthetic demo data, exported by the
+``onnx-int8`` exporter (which exports fp32 first and compares the two) with the tolerance
+lifted so that the figures are always printed. ``--quick`` shrinks everything to check the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import result_line
+
+
+def _config(folder: Path, args: argparse.Namespace) -> Path:
+    path = folder / "config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["data"]["image"]["size"] = [args.size, args.size]
+    config["data"]["loader"] = {"backend": "threads", "batch_size": args.batch, "workers": 1}
+    config["model"]["backbone"] = {"name": args.backbone}
+    config["trainer"]["params"] = {"epochs": args.epochs, "lr": 0.002, "progress": "never"}
+    config["runs_dir"] = str(folder / "runs")
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="resnet18")
+    parser.add_argument("--size", type=int, default=128, help="image side in pixels")
+    parser.add_argument("--patients", type=int, default=80)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=8, help="batch size (latency is per batch)")
+    parser.add_argument("--quick", action="store_true", help="resnet10t, 32 px, 30 patients, 1 epoch")
+    args = parser.parse_args()
+    if args.quick:
+        args.backbone, args.size, args.patients, args.epochs = "resnet10t", 32, 30, 1
+
+    import torch
+    from medfusion_plugin_compress.exporters import Int8Exporter
+    from medfusion_plugin_pipeline.demo import write_demo
+    from medfusion_plugin_pipeline.training import train_run
+
+    from medfusion_core.config import load_config
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_demo(Path(tmp) / "data", patients=args.patients, seed=0)
+        paths, _ = train_run(load_config(_config(folder, args)))
+        artifact = Int8Exporter(tolerance=1.0, verbose=True).export(paths.root)
+        figures = json.loads(Path(f"{artifact}.json").read_text(encoding="utf-8"))["compression"]
+    print(
+        f"model: {args.backbone}, {args.size}x{args.size} px, 2 views, batch {figures['batch']}; "
+        f"test patients {figures['patients']}; onnxruntime 1 intra-op thread for both"
+    )
+    print(f"fp32 {figures['latency_fp32_ms']:.2f} ms, int8 {figures['latency_ms']:.2f} ms per batch")
+    print(result_line("int8_vs_fp32_speedup_cpu_1thread", figures["speedup"], ">=", 1.5))
+    print(result_line("int8_vs_fp32_size_ratio", figures["size_ratio"], "<=", 0.3))
+    print(result_line("int8_auroc_change_abs", abs(figures["change"]), "<=", 0.02))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""MedFusion compression exporters: INT8 and FP16 ONNX, channel pruning; verified by AUROC."""

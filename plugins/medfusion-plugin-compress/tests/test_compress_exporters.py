@@ -1,0 +1,133 @@
+"""The compressing exporters on a run trained by ``medfusion train`` (resnet10t, 32 px): each
+artifact verified by test-split AUROC against fp32, refused when outside the tolerance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import yaml
+from medfusion_plugin_compress.exporters import Int8Exporter, PrunedExporter
+from medfusion_plugin_compress.scoring import session, split_feeds
+from medfusion_plugin_export.run_loading import load_run
+
+from medfusion_core.errors import ExportError
+from medfusion_core.testing.cli import medfusion
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """demo-data (40 patients) -> train 2 epochs; the run folder."""
+    root = tmp_path_factory.mktemp("compress")
+    medfusion("demo-data", root / "data", "--patients", 40, "--seed", 2).ok()
+    path = root / "data" / "config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["data"]["image"]["size"] = [32, 32]
+    config["data"]["loader"] = {"backend": "threads", "batch_size": 8, "workers": 1}
+    config["model"]["backbone"] = {"name": "resnet10t"}
+    config["trainer"]["params"] = {"epochs": 2, "lr": 0.002, "progress": "never"}
+    config["runs_dir"] = str(root / "runs")
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    medfusion("train", path).ok()
+    return root / "runs" / "demo"
+
+
+def _sidecar(artifact: Path) -> dict:
+    return json.loads(Path(f"{artifact}.json").read_text(encoding="utf-8"))
+
+
+#: What the INT8 export printed.
+INT8_LINES: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def int8(run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Static INT8 of the run, accepted with a tolerance of 0.5; the artifact."""
+    out = tmp_path_factory.mktemp("int8") / "m.onnx"
+    return Int8Exporter(tolerance=0.5, verbose=True, echo=INT8_LINES.append).export(run, out)
+
+
+def test_int8_is_calibrated_on_the_training_split_and_verified(run: Path, int8: Path, tmp_path: Path) -> None:
+    artifact, lines = int8, INT8_LINES
+    figures = _sidecar(artifact)["compression"]
+    assert figures["method"].startswith("static INT8 (QDQ, per-channel weights), calibrated on 24 training")
+    assert figures["split"] == "test" and figures["patients"] == 8 and figures["passed"]
+    assert figures["size_ratio"] < 0.35  # INT8 weights: about a quarter of fp32
+    assert f"AUROC on 8 test patients {figures['auroc']:.4f} vs fp32 {figures['auroc_fp32']:.4f}" in lines[1]
+    assert "size" in lines[2] and "latency" in lines[2]
+    ops = {node.op_type for node in onnx.load(str(artifact)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    # The artifact scores like fp32 up to quantization error, with the same embedded metadata.
+    loaded = load_run(run)
+    feeds, _ = next(split_feeds(loaded, "test"))
+    int8 = session(artifact).run(None, feeds)[0]
+    fp32_path = tmp_path / "fp32.onnx"
+    medfusion("export", run, "--format", "onnx", "--out", fp32_path).ok()
+    fp32 = session(fp32_path).run(None, feeds)[0]
+    assert np.abs(1 / (1 + np.exp(-int8)) - 1 / (1 + np.exp(-fp32))).max() < 0.1
+    props = {p.key: p.value for p in onnx.load(str(artifact)).metadata_props}
+    assert json.loads(props["medfusion.format"]) == "onnx-int8"
+    assert json.loads(props["medfusion.inputs"]) == _sidecar(fp32_path)["inputs"]
+
+
+def test_int8_without_calibration_falls_back_to_dynamic_and_says_so(run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "d.onnx"
+    args = ["export", run, "--format", "onnx-int8", "--out", out, "--param", "calibration=0"]
+    outcome = medfusion(*args, "--param", "tolerance=0.5").ok()
+    method = _sidecar(out)["compression"]["method"]
+    assert method == (
+        "dynamic INT8 (weights INT8, activations quantized at run time) as fallback: "
+        "no calibration patients in the training split"
+    )
+    assert f"onnx-int8: {method}" in outcome.out.splitlines()
+
+
+def test_a_misspelt_exporter_parameter_is_a_one_line_error(run: Path) -> None:
+    outcome = medfusion("export", run, "--format", "onnx-int8", "--param", "tolerence=0.1")
+    assert outcome.code == 2 and outcome.err.strip() == (
+        "error: --param tolerence: unknown parameter of exporter 'onnx-int8'; did you mean "
+        "'tolerance'? allowed: tolerance, calibration"
+    )
+
+
+def test_fp16_through_export_and_predict(run: Path, tmp_path: Path) -> None:
+    outcome = medfusion("export", run, "--format", "onnx-fp16").ok()
+    artifact = run / "export" / "fused.fp16.onnx"
+    figures = _sidecar(artifact)["compression"]
+    assert abs(figures["change"]) <= 0.02 and 0.45 < figures["size_ratio"] < 0.55
+    assert f"onnx-fp16: AUROC on 8 test patients {figures['auroc']:.4f}" in outcome.out
+    inputs = [i.type.tensor_type.elem_type for i in onnx.load(str(artifact)).graph.input]
+    assert onnx.TensorProto.FLOAT16 not in inputs  # fp32 in, fp32 out
+    manifest = run.parent.parent / "data" / "manifest.csv"
+    medfusion("predict", "--model", artifact, manifest, "--out", tmp_path / "p.csv").ok()
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 41
+
+
+def test_pruning_zeroes_channels_and_fine_tunes(run: Path, tmp_path: Path) -> None:
+    artifact = PrunedExporter(amount=0.25, tolerance=0.5).export(run, tmp_path / "p.onnx")
+    method = _sidecar(artifact)["compression"]["method"]
+    assert method.startswith("structured L1 pruning: ") and "fine-tuned 1 epoch(s) at lr 0.0001" in method
+    weights = [
+        onnx.numpy_helper.to_array(init)
+        for init in onnx.load(str(artifact)).graph.initializer
+        if len(init.dims) == 4 and init.dims[0] > 1
+    ]
+    zero_rows = sum(int((np.abs(w.reshape(w.shape[0], -1)).max(axis=1) == 0).sum()) for w in weights)
+    assert zero_rows >= 0.2 * sum(w.shape[0] for w in weights)
+
+
+def test_an_artifact_outside_the_tolerance_is_refused_and_not_written(
+    run: Path, int8: Path, tmp_path: Path
+) -> None:
+    change = abs(_sidecar(int8)["compression"]["change"])
+    assert change > 0  # the same quantization, deterministic, with a tolerance below its change
+    out = tmp_path / "refused.onnx"
+    with pytest.raises(ExportError) as caught:
+        Int8Exporter(tolerance=change / 2).export(run, out)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("onnx-int8: AUROC on the test split ")
+    assert f"is outside the tolerance ±{change / 2:g}; artifact not written" in message
+    assert not out.exists() and not Path(f"{out}.json").exists()

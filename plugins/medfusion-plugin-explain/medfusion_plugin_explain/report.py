@@ -1,0 +1,128 @@
+"""The report section: Grad-CAM of the most confident positives, the false positives and the
+false negatives of the reference model on test (binary tasks with an image branch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from medfusion_core.kinds.report import ReportContext, ReportSection, ReportTable
+
+#: Patients shown per group.
+TOP_K = 3
+_VARIANTS = {"fused": "fused", "image-only": "image"}
+
+
+def chosen_patients(
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, k: int = TOP_K
+) -> dict[str, list[int]]:
+    """Row indices per group: ``top`` (highest scores), ``false_positives`` (negatives at or above
+    ``threshold``, most confident first) and ``false_negatives`` (positives below, lowest first)."""
+    order = np.argsort(-scores, kind="stable")
+    fp = [int(i) for i in order if y_true[i] == 0 and scores[i] >= threshold]
+    fn = [int(i) for i in order[::-1] if y_true[i] == 1 and scores[i] < threshold]
+    return {"top": [int(i) for i in order[:k]], "false_positives": fp[:k], "false_negatives": fn[:k]}
+
+
+def _threshold(context: ReportContext, label: str) -> float:
+    entry = context.metrics.get("models", {}).get(label, {}).get("threshold")
+    return float(entry["value"]) if isinstance(entry, dict) else 0.5
+
+
+def _grid(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> Any:
+    """One row per (title, image ``[C, ...]``, Grad-CAM map): the image and its overlay (the peak
+    slice for volumes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.4, 2.2 * len(rows) + 0.2))
+    axes = np.asarray(figure.subplots(len(rows), 2, squeeze=False))
+    for r, (title, image, saliency) in enumerate(rows):
+        plane, values = image[0], saliency
+        if plane.ndim == 3:
+            z = int(np.unravel_index(saliency.argmax(), saliency.shape)[0])
+            plane, values = plane[z], saliency[z]
+        axes[r, 0].imshow(plane, cmap="gray")
+        axes[r, 0].set_title(title, fontsize=7)
+        axes[r, 1].imshow(plane, cmap="gray")
+        axes[r, 1].imshow(values, cmap="jet", alpha=0.45, vmin=0.0, vmax=1.0)
+        axes[r, 1].set_title("Grad-CAM", fontsize=7)
+    for axis in axes.flat:
+        axis.set_axis_off()
+    figure.tight_layout()
+    return figure
+
+
+class ExplanationSection:
+    """Report part ``explanations``: overlays of top-k, false-positive and false-negative patients."""
+
+    title = "Explanations"
+    order = 60
+
+    def __init__(self, k: int = TOP_K) -> None:
+        self.k = k
+
+    def render(self, context: ReportContext) -> ReportSection | None:
+        """The section for the reference model, or ``None`` (no run, not binary, no images)."""
+        from medfusion_core.runs.loading import load_variant, open_run
+        from medfusion_plugin_explain.cam import class_activation_maps
+        from medfusion_plugin_explain.explain import batches_of, patient_indices, view_names
+
+        label = (
+            context.reference
+            if context.reference in _VARIANTS
+            else next((name for name in context.predictions if name in _VARIANTS), None)
+        )
+        if context.run_dir is None or context.task != "binary" or label is None:
+            return None
+        test = context.predictions[label].test
+        if test.patient_ids is None:
+            return None
+        run = open_run(context.run_dir)
+        model = load_variant(run, _VARIANTS[label])
+        data = run.prepare_data(_VARIANTS[label])
+        threshold = _threshold(context, label)
+        groups = chosen_patients(np.asarray(test.y_true), np.asarray(test.scores), threshold, self.k)
+        section = ReportSection(
+            heading="Explanations",
+            paragraphs=[
+                f"Grad-CAM of the {label} model on test patients (threshold {threshold:.3f}): the most "
+                "confident predictions, the false positives and the false negatives, first view of each."
+            ],
+        )
+        table = ReportTable(["group", "patient", "label", "score"], [])
+        for group, rows in groups.items():
+            if not rows:
+                continue
+            ids = [str(test.patient_ids[i]) for i in rows]
+            indices = patient_indices(data, ids)
+            batch = batches_of(data, indices, len(indices))[0]
+            maps, _ = class_activation_maps(model, batch, task="binary", methods=("gradcam",))
+            panels = []
+            for row, (i, index) in enumerate(zip(rows, indices, strict=True)):
+                name = (view_names(data, index) or ["no view"])[0]
+                panels.append(
+                    (
+                        f"{ids[row]} · {name} · {test.scores[i]:.2f}",
+                        batch["images"][row, 0].numpy(),
+                        maps["gradcam"][row, 0].numpy(),
+                    )
+                )
+                table.rows.append(
+                    [group.replace("_", " "), ids[row], str(test.y_true[i]), f"{test.scores[i]:.3f}"]
+                )
+            section.figures.append(
+                context.save_figure(
+                    f"explain-{group.replace('_', '-')}",
+                    _grid(panels),
+                    f"Grad-CAM: {group.replace('_', ' ')}",
+                )
+            )
+        section.tables.append(table)
+        section.metrics["patients"] = {
+            g: [str(test.patient_ids[i]) for i in rows] for g, rows in groups.items()
+        }
+        return section

@@ -1,0 +1,37 @@
+"""How well a map agrees with a lesion mask: mass inside, pointing game and IoU."""
+
+from __future__ import annotations
+
+import torch
+
+#: A map's binary region: where it reaches this fraction of its maximum.
+IOU_THRESHOLD = 0.5
+
+
+def mass_inside(saliency: torch.Tensor, mask: torch.Tensor) -> float:
+    """Fraction of the map's total mass inside ``mask > 0.5`` (NaN for an all-zero map)."""
+    total = float(saliency.sum())
+    return float((saliency * (mask > 0.5)).sum()) / total if total > 0 else float("nan")
+
+
+def pointing_hit(saliency: torch.Tensor, mask: torch.Tensor) -> bool:
+    """Whether the map's maximum lies inside the mask (the pointing game)."""
+    return bool((mask > 0.5).flatten()[int(saliency.flatten().argmax())])
+
+
+def iou(saliency: torch.Tensor, mask: torch.Tensor, threshold: float = IOU_THRESHOLD) -> float:
+    """Intersection over union of ``saliency >= threshold * max`` with ``mask > 0.5``."""
+    peak = float(saliency.max())
+    region = saliency >= threshold * peak if peak > 0 else torch.zeros_like(saliency, dtype=torch.bool)
+    lesion = mask > 0.5
+    union = int((region | lesion).sum())
+    return int((region & lesion).sum()) / union if union else float("nan")
+
+
+def mask_scores(saliency: torch.Tensor, mask: torch.Tensor) -> dict[str, float | bool]:
+    """``{"mass_inside", "pointing_hit", "iou"}`` of one map and its mask (same shape)."""
+    return {
+        "mass_inside": mass_inside(saliency, mask),
+        "pointing_hit": pointing_hit(saliency, mask),
+        "iou": iou(saliency, mask),
+    }

@@ -1,0 +1,1 @@
+"""MedFusion prediction server: ``medfusion serve-model`` (see the plugin README)."""

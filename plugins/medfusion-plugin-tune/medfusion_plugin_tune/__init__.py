@@ -1,0 +1,1 @@
+"""MedFusion hyperparameter search: ``medfusion tune`` with Optuna on the tracking store's database."""

@@ -1,0 +1,82 @@
+"""A study whose process is SIGKILLed mid-trial resumes with no lost trial: the interrupted trial
+is marked failed (its tracked run too) and its parameters are tried again, until N complete."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from medfusion_plugin_tracking.store import TrackingStore
+from tune_helpers import medfusion, write_space
+
+TRIALS = 2
+STALE_AFTER = 3
+
+
+def _running_trial(url: str) -> optuna.trial.FrozenTrial | None:
+    """The running trial after the first complete one, once its tracked run exists."""
+    try:
+        trials = optuna.load_study(study_name="k", storage=url).trials
+    except KeyError:  # the study is not created yet
+        return None
+    if not any(trial.state.name == "COMPLETE" for trial in trials):
+        return None
+    for trial in trials:
+        folders = trial.user_attrs.get("run_dirs", [])
+        if trial.state.name == "RUNNING" and folders and (Path(folders[0]) / "tracking.json").is_file():
+            return trial
+    return None
+
+
+def test_a_killed_study_resumes_with_no_lost_trial(demo: Path, tmp_path: Path) -> None:
+    space = write_space(
+        tmp_path / "space.yaml",
+        {"trainer.params.lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True}},
+        pruner="none",
+    )
+    runs_dir = tmp_path / "runs"
+    args = ["tune", demo, "--space", space, "--trials", TRIALS, "--study", "k", "--runs-dir", runs_dir]
+    args += ["--stale-after", STALE_AFTER]
+    url = f"sqlite:///{runs_dir / 'medfusion.db'}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MEDFUSION_")}
+    log = (tmp_path / "first.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medfusion_core", *map(str, args)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 300
+    killed = None
+    while killed is None:
+        assert process.poll() is None, (tmp_path / "first.log").read_text()
+        assert time.monotonic() < deadline, "the first trial never finished"
+        time.sleep(0.05)
+        if (runs_dir / "medfusion.db").is_file():
+            killed = _running_trial(url)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(30)
+    log.close()
+    time.sleep(STALE_AFTER + 1)  # its heartbeat is now stale
+
+    medfusion(*args).ok()
+    trials = optuna.load_study(study_name="k", storage=url).trials
+    states = collections.Counter(trial.state.name for trial in trials)
+    assert states == {"COMPLETE": TRIALS, "FAIL": 1}
+    (failed,) = [trial for trial in trials if trial.state.name == "FAIL"]
+    assert failed.number == killed.number
+    (retried,) = [trial for trial in trials if trial.system_attrs.get("failed_trial") == killed.number]
+    assert retried.state.name == "COMPLETE" and retried.params == killed.params
+    with TrackingStore(url) as store:
+        runs = {run.tags["tune.trial"]: run for run in store.search_runs("tags.tune.study = 'k'")}
+    assert runs[str(killed.number)].status == "failed"
+    assert runs[str(killed.number)].tags["tune.state"] == "interrupted"
+    assert all(
+        runs[str(trial.number)].status == "finished" for trial in trials if trial.state.name == "COMPLETE"
+    )
