@@ -199,3 +199,45 @@ class WorkflowStore:
                 .order_by(table.c.seq)
             )
             return [_row(row) for row in db.execute(query)]
+
+    # -- training jobs -----------------------------------------------------------------------
+
+    def create_job(self, **values: Any) -> str:
+        """Insert a queued training job and return its id."""
+        job_id = new_id()
+        with self.writer.begin() as db:
+            db.execute(
+                schema.training_jobs.insert().values(
+                    id=job_id, state="queued", run_ids=[], created=time.time(), **values
+                )
+            )
+        return job_id
+
+    def job_row(self, job_id: str) -> dict[str, Any]:
+        """The job's row; an unknown id is a one-line :class:`~.errors.WorkflowError`."""
+        table = schema.training_jobs
+        with self.reader.connect() as db:
+            rows = db.execute(sa.select(table).where(table.c.id.like(f"{job_id}%"))).all()
+        if len(rows) != 1:
+            found = "no" if not rows else "more than one"
+            raise WorkflowError(f"job {job_id!r}: {found} training job has this id")
+        return _row(rows[0])
+
+    def job_rows(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Jobs (of ``state``, when given), in queue order: priority first, then oldest."""
+        table = schema.training_jobs
+        query = sa.select(table).order_by(table.c.priority.desc(), table.c.created)
+        if state is not None:
+            query = query.where(table.c.state == state)
+        with self.reader.connect() as db:
+            return [_row(row) for row in db.execute(query)]
+
+    def update_job(self, job_id: str, expect: str | None = None, **values: Any) -> bool:
+        """Set columns of the job (only while its state is ``expect``, when given); returns whether
+        a row changed, so that two services never both start one job."""
+        table = schema.training_jobs
+        query = table.update().where(table.c.id == job_id)
+        if expect is not None:
+            query = query.where(table.c.state == expect)
+        with self.writer.begin() as db:
+            return db.execute(query.values(**values)).rowcount == 1

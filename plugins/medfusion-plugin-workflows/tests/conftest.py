@@ -53,3 +53,25 @@ def step_workflow(
 def steps() -> Callable[..., dict[str, Any]]:
     """:func:`step_workflow`."""
     return step_workflow
+
+
+@pytest.fixture(scope="session")
+def demo_config(tmp_path_factory) -> Path:
+    """A small demo dataset (40 patients, 32 px, 1 epoch, no progress bars) and its config."""
+    import subprocess
+
+    import yaml
+
+    folder = tmp_path_factory.mktemp("demo") / "data"
+    subprocess.run(
+        [sys.executable, "-m", "medfusion_core", "demo-data", str(folder), "--patients", "40", "--seed", "1"],
+        check=True,
+        capture_output=True,
+    )
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config["data"]["image"]["size"] = [32, 32]
+    config["data"]["loader"]["workers"] = 0
+    config["trainer"]["params"] = {**config["trainer"]["params"], "epochs": 1, "progress": "never"}
+    config["evaluation"]["bootstrap"] = 20
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder / "config.yaml"
