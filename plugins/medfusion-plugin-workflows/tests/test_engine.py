@@ -15,12 +15,12 @@ def _recorded(path) -> list[str]:
 
 
 def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
-    steps_host, steps, url, tmp_path
+    steps_host, steps, store_url, tmp_path
 ) -> None:
     record = tmp_path / "record.txt"
     params = {"seconds": 1.0, "record": str(record)}
     doc = steps({"a": params, "b": params, "join": {"record": str(record)}}, [("a", "join"), ("b", "join")])
-    engine = WorkflowEngine(url, tmp_path / "runs", max_parallel=2)
+    engine = WorkflowEngine(store_url, tmp_path / "runs", max_parallel=2)
     first = engine.execution(engine.run(doc))
     assert first["state"] == "finished"
     assert sorted(first["nodes"]["join"]["outputs"]["names"]) == ["a", "b", "join"]
@@ -46,7 +46,7 @@ def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
     }
 
 
-def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_path) -> None:
+def test_a_failed_node_fails_only_its_descendants(steps_host, steps, store_url, tmp_path) -> None:
     record = tmp_path / "record.txt"
     doc = steps(
         {
@@ -57,7 +57,7 @@ def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_pa
         },
         [("bad", "after_bad"), ("sibling", "after_sibling")],
     )
-    engine = WorkflowEngine(url, tmp_path / "runs")
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     record_ = engine.execution(engine.run(doc))
     nodes = record_["nodes"]
     assert record_["state"] == "failed" and record_["error"] == "failed node(s): bad"
@@ -70,12 +70,12 @@ def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_pa
     assert {"node_failed", "node_skipped", "node_finished"} <= set(types)
 
 
-def test_cancel_terminates_running_nodes(steps_host, steps, url, tmp_path) -> None:
+def test_cancel_terminates_running_nodes(steps_host, steps, store_url, tmp_path) -> None:
     record = tmp_path / "record.txt"
     doc = steps(
         {"slow": {"seconds": 60, "record": str(record)}, "next": {"record": str(record)}}, [("slow", "next")]
     )
-    engine = WorkflowEngine(url, tmp_path / "runs")
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     eid = engine.start(doc)
     deadline = time.monotonic() + 60
     while engine.execution(eid)["nodes"]["slow"]["state"] != "running":
@@ -92,8 +92,8 @@ def test_cancel_terminates_running_nodes(steps_host, steps, url, tmp_path) -> No
         engine.cancel(eid)
 
 
-def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, url, tmp_path) -> None:
-    engine = WorkflowEngine(url, tmp_path / "runs")
+def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, store_url, tmp_path) -> None:
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     eid = engine.run(steps({"a": {}}, []))
     events = engine.events(eid)
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
