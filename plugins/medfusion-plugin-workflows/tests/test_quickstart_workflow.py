@@ -51,5 +51,23 @@ def test_quickstart_then_export_the_champion(url, tmp_path) -> None:
     artifact = exported["nodes"]["onnx"]["outputs"]["artifact"]
     assert artifact["path"].endswith("demo.onnx") and artifact["verification"]["max_abs_diff"] < 1e-3
 
+    predict = {
+        "schema_version": 1,
+        "name": "predict",
+        "nodes": [
+            next(node.to_json() for node in quickstart.nodes if node.id == "data"),
+            {"id": "champion", "kind": "model", "params": {"ref": "demo@champion"}},
+            {"id": "score", "kind": "predict", "params": {}},
+        ],
+        "edges": [
+            {"source": "champion", "source_output": "model", "target": "score", "target_input": "model"},
+            {"source": "data", "source_output": "dataset", "target": "score", "target_input": "dataset"},
+        ],
+    }
+    scored = engine.execution(engine.run(predict))
+    assert scored["state"] == "finished", {k: v.get("error") for k, v in scored["nodes"].items()}
+    assert scored["nodes"]["data"]["state"] == "cached"
+    assert scored["nodes"]["score"]["outputs"]["predictions"]["rows"] == 40
+
     again = engine.node_attempts(engine.run(quickstart))
     assert {row["state"] for row in again} == {"cached"}
