@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy as sa
+from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_workflows.engine import WorkflowEngine
 from medfusion_plugin_workflows.errors import WorkflowError
 
@@ -100,6 +102,17 @@ def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, s
     assert engine.events(eid, after=events[1]["seq"]) == events[2:]
     assert set(events[0]) == {"seq", "type", "node", "data", "time"}
     assert [row["id"] for row in engine.executions()] == [eid]
+    with TrackingStore(store_url):  # the tracking store migrates the same database, beside us
+        tables = set(sa.inspect(engine.store.reader).get_table_names())
+    assert {"medfusion_workflows_alembic_version", "medfusion_tracking_version"} <= tables
+    assert {
+        "workflows",
+        "workflow_executions",
+        "node_executions",
+        "events",
+        "training_jobs",
+        "runs",
+    } <= tables
     with pytest.raises(WorkflowError, match="execution 'nope': no execution has this id"):
         engine.execution("nope")
     with pytest.raises(WorkflowError, match="only an interrupted, failed or cancelled"):
