@@ -119,3 +119,17 @@ def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, s
         engine.resume(eid)
     with pytest.raises(WorkflowError, match=r"steps: node 'a', kind: unknown node"):
         engine.run({**steps({"a": {}}, []), "nodes": [{"id": "a", "kind": "nope"}]})
+
+
+def test_an_engine_error_fails_the_execution_in_one_line(
+    steps_host, steps, url, tmp_path, monkeypatch
+) -> None:
+    engine = WorkflowEngine(url, tmp_path / "runs")
+
+    def broken(_key: str) -> None:
+        raise RuntimeError("database went away\nsecond line")
+
+    monkeypatch.setattr(engine.store, "cached", broken)
+    record = engine.execution(engine.run(steps({"a": {}}, [])))
+    assert record["state"] == "failed" and record["error"] == "engine error: RuntimeError: database went away"
+    assert engine.events(record["id"])[-1]["type"] == "execution_failed"
