@@ -1,7 +1,8 @@
 """A third-party node plugin for the tests: nothing but the ``medfusion_register_nodes`` hook.
 
-``step`` runs a child process that sleeps ``seconds`` and appends ``name`` to ``record`` when it
-ends, so that tests count real executions; ``fail`` makes it exit non-zero.
+``step`` runs a child process that sleeps ``seconds`` (then waits for the file ``gate``, when
+given) and appends ``name`` to ``record`` when it ends, so that tests count real executions;
+``fail`` makes it exit non-zero.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class StepParams:
     seconds: float = 0.0
     record: str = ""
     fail: bool = False
+    gate: str = ""
 
 
 class StepNode:
@@ -38,7 +40,8 @@ class StepNode:
     def run(self, inputs: Mapping[str, Any], params: StepParams, context: Any) -> dict[str, Any]:
         """Sleep, then record (or fail)."""
         code = (
-            "import sys, time; time.sleep(float(sys.argv[1]));"
+            "import os, sys, time; time.sleep(float(sys.argv[1]));"
+            "exec('while sys.argv[5] and not os.path.exists(sys.argv[5]): time.sleep(0.05)');"
             "sys.argv[3] and open(sys.argv[3], 'a').write(sys.argv[2] + '\\n');"
             "sys.exit('step failed on purpose' if sys.argv[4] == '1' else 0)"
         )
@@ -51,6 +54,7 @@ class StepNode:
                 params.name,
                 params.record,
                 "1" if params.fail else "0",
+                params.gate,
             ]
         )
         return {"names": [*inputs.get("after", []), params.name]}

@@ -28,7 +28,7 @@ def test_kill_9_then_resume_runs_no_finished_node_again(steps_host, steps, store
     doc = steps(
         {
             "first": {"record": str(record)},
-            "slow": {"seconds": 5, "record": str(record)},
+            "slow": {"gate": str(tmp_path / "gate"), "record": str(record)},
             "last": {"record": str(record)},
         },
         [("first", "slow"), ("slow", "last")],
@@ -57,6 +57,7 @@ def test_kill_9_then_resume_runs_no_finished_node_again(steps_host, steps, store
     assert interrupted["state"] == "interrupted" and interrupted["nodes"]["slow"]["state"] == "interrupted"
     assert engine.events(eid)[-1]["type"] == "execution_interrupted"
 
+    (tmp_path / "gate").touch()  # the slow step may pass now: a surviving killed child would record too
     engine.resume(eid, wait=True)
     final = engine.execution(eid)
     assert final["state"] == "finished", final
