@@ -71,7 +71,7 @@ def test_priorities_cancel_and_a_restart(demo_config, url, tmp_path) -> None:
         pid = int(restarted.store.job_row(first)["handle"])
         restarted.cancel(first)
         assert restarted.job(first)["state"] == "cancelled"
-        assert service.executor.poll(str(pid), Path()) is not None  # reap: the wrapper is our child
+        _until(lambda: service.executor.poll(str(pid), Path()) is not None, "the wrapper to exit")  # reaped
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
         _until(lambda: restarted.job(high)["state"] == "running", "the high-priority job")
@@ -81,7 +81,10 @@ def test_priorities_cancel_and_a_restart(demo_config, url, tmp_path) -> None:
 
         restarted.close()  # now the job's process dies while no service watches it
         os.killpg(int(restarted.store.job_row(high)["handle"]), signal.SIGKILL)
-        restarted.executor.poll(restarted.store.job_row(high)["handle"], Path())  # reap our child
+        handle = restarted.store.job_row(high)["handle"]
+        _until(
+            lambda: restarted.executor.poll(handle, Path()) is not None, "the killed job to exit"
+        )  # reaped
         again = TrainingService(url, tmp_path / "runs", max_concurrent=1, env=ONE_THREAD)
         assert again.recover() == []
         assert (
