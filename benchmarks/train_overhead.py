@@ -189,8 +189,8 @@ def run_widedeep(config, arrays) -> None:
 
 def main() -> None:
     """Interleave the contenders and print the ratios of median throughput."""
-    logging.getLogger("lightning").setLevel(logging.ERROR)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     config = make_config()
     batches = make_batches()
