@@ -11,8 +11,9 @@ the ``train`` node always does.
   train node, every state and event persisted in SQLite) against running the same
   ``medfusion train`` command directly, in percent of the direct wall.
 
-Runs alternate between the variants so that machine load affects them alike; medians are
-reported. ``--patients``, ``--epochs`` and ``--repeats`` make a quick check cheaper.
+Timed by ``benchmarks/_timing.py``: one warm-up run of each (it also caches the dataset node),
+then interleaved rounds; median wall times. ``--patients``, ``--epochs`` and ``--repeats`` make
+a quick check cheaper.
 """
 
 from __future__ import annotations
@@ -20,17 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
+from _timing import Contender, measure
 from medfusion_plugin_workflows.engine import WorkflowEngine
 
 THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -70,20 +70,17 @@ def workflow(config: Path, runs: list[str]) -> dict:
     return {"schema_version": 1, "name": "bench", "nodes": nodes, "edges": edges}
 
 
-def timed_workflow(engine: WorkflowEngine, document: dict) -> float:
-    """Wall seconds of one blocking run; a failed run stops the benchmark."""
-    start = time.perf_counter()
+def run_workflow(engine: WorkflowEngine, document: dict) -> None:
+    """One blocking run; a failed run stops the benchmark."""
     eid = engine.run(document)
-    seconds = time.perf_counter() - start
     record = engine.execution(eid)
     if record["state"] != "finished":
         errors = {node: state.get("error") for node, state in record["nodes"].items() if state.get("error")}
         raise SystemExit(f"workflow failed: {json.dumps(errors)}")
-    return seconds
 
 
-def timed_direct(config: Path, runs_dir: Path, name: str, work: Path) -> float:
-    """Wall seconds of the ``medfusion train`` command the train node runs, called directly."""
+def run_direct(config: Path, runs_dir: Path, name: str, work: Path) -> None:
+    """The ``medfusion train`` command the train node runs, called directly."""
     copy = work / f"{name}.yaml"
     document = yaml.safe_load(config.read_text())
     document["name"] = name
@@ -91,9 +88,7 @@ def timed_direct(config: Path, runs_dir: Path, name: str, work: Path) -> float:
     copy.write_text(yaml.safe_dump(document))
     argv = [sys.executable, "-m", "medfusion_core", "train", str(copy), "--modalities", "fused"]
     argv += ["--runs-dir", str(runs_dir), "--overwrite"]
-    start = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, env={**os.environ, **THREADS})
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -108,14 +103,23 @@ def main() -> None:
         config = write_data(root / "data", args.patients, args.epochs)
         runs_dir = root / "runs"
         engine = WorkflowEngine(f"sqlite:///{root / 'medfusion.db'}", runs_dir, max_parallel=2, env=THREADS)
-        timed_workflow(engine, workflow(config, ["warmup"]))  # caches the dataset node, warms the disk
-        one, two, direct = [], [], []
-        for repeat in range(args.repeats):
-            one.append(timed_workflow(engine, workflow(config, [f"one{repeat}"])))
-            two.append(timed_workflow(engine, workflow(config, [f"a{repeat}", f"b{repeat}"])))
-            direct.append(timed_direct(config, runs_dir, f"direct{repeat}", root))
-    one_s, two_s, direct_s = (statistics.median(values) for values in (one, two, direct))
-    print(f"one branch {one_s:.2f} s, two branches {two_s:.2f} s, direct train {direct_s:.2f} s (medians)")
+        names = iter(range(1_000_000))
+
+        def one() -> None:
+            run_workflow(engine, workflow(config, [f"one{next(names)}"]))
+
+        def two() -> None:
+            run_workflow(engine, workflow(config, [f"a{next(names)}", f"b{next(names)}"]))
+
+        def direct() -> None:
+            run_direct(config, runs_dir, f"direct{next(names)}", root)
+
+        timings = measure(
+            [Contender("one branch", one), Contender("two branches", two), Contender("direct train", direct)],
+            repeats=args.repeats,
+            title="workflow runs (1 intra-op thread per training process)",
+        )
+    one_s, two_s, direct_s = (timings[name].median for name in ("one branch", "two branches", "direct train"))
     print(result_line("workflow_two_branch_wall_ratio", two_s / one_s, "<=", 1.3))
     print(result_line("workflow_engine_overhead_pct", 100 * (one_s - direct_s) / direct_s, "<=", 5))
 
