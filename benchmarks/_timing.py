@@ -79,6 +79,7 @@ class ThreadSetting:
     def __init__(self) -> None:
         self.current: int | None = None
         self._limits = None
+        self._torch_default: int | None = None
 
     def use(self, threads: int) -> bool:
         """Switch every pool to ``threads``; whether anything changed."""
@@ -88,6 +89,7 @@ class ThreadSetting:
         from threadpoolctl import threadpool_limits
 
         self.restore()
+        self._torch_default = torch.get_num_threads()
         torch.set_num_threads(threads)
         native = _native_module()
         if native is not None:
@@ -98,6 +100,11 @@ class ThreadSetting:
 
     def restore(self) -> None:
         """Give the pools their defaults back."""
+        if self._torch_default is not None:
+            import torch
+
+            torch.set_num_threads(self._torch_default)
+            self._torch_default = None
         if self._limits is not None:
             self._limits.restore_original_limits()
             self._limits = None

@@ -1,0 +1,56 @@
+"""The benchmarks' timing helper (benchmarks/_timing.py): interleaving, warm-up, thread rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "_timing.py"
+_SPEC = importlib.util.spec_from_file_location("bench_timing", _PATH)
+timing = importlib.util.module_from_spec(_SPEC)
+sys.modules["bench_timing"] = timing
+_SPEC.loader.exec_module(timing)
+
+
+def test_rounds_interleave_with_rotating_order_after_warmup(capsys) -> None:
+    calls: list[str] = []
+    contenders = [timing.Contender(name, lambda name=name: calls.append(name)) for name in "abc"]
+    result = timing.measure(contenders, repeats=3, warmup=2)
+    assert calls[:6] == ["a", "a", "b", "b", "c", "c"]  # warm-up of each
+    assert calls[6:] == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # rotating rounds
+    assert all(len(result[name].wall) == 3 == len(result[name].cpu) for name in "abc")
+    assert "3 calls" in capsys.readouterr().out
+
+
+def test_different_thread_counts_need_about_threads() -> None:
+    contenders = [
+        timing.Contender("one", lambda: None, threads=1),
+        timing.Contender("two", lambda: None, threads=2),
+    ]
+    with pytest.raises(ValueError, match="different thread counts"):
+        timing.measure(contenders, repeats=1)
+
+
+def test_threads_are_set_per_contender_and_restored() -> None:
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    contenders = [
+        timing.Contender(f"t{n}", lambda: seen.append(torch.get_num_threads()), threads=n) for n in (1, 2)
+    ]
+    timing.measure(contenders, repeats=2, warmup=0, about_threads=True)
+    # a switch of thread count is followed by one untimed warm call, then the timed one; round 2
+    # starts with t2 (rotated), which needs no switch
+    assert seen == [1, 1, 2, 2, 2, 1, 1]
+    assert torch.get_num_threads() == before
+
+
+def test_ratio_is_per_unit_of_work() -> None:
+    slow = timing.Timing("slow", 1, work=10, wall=[2.0, 2.0, 2.0])
+    fast = timing.Timing("fast", 1, work=20, wall=[1.0, 1.0, 1.0])
+    assert timing.ratio(slow, fast) == pytest.approx(4.0)
+    assert fast.per_second == pytest.approx(20.0)
+    assert timing.Timing("x", 1, 1, wall=[1.0, 2.0, 3.0, 4.0, 5.0]).spread == pytest.approx(2.0 / 3.0)
