@@ -28,10 +28,41 @@ export function curvePoints(curve: unknown): Point[] {
     return curve.flatMap((p): Point[] => (Array.isArray(p) && p.length >= 2 ? [[Number(p[0]), Number(p[1])]] : p && typeof p === "object" && "x" in p && "y" in p ? [[Number((p as { x: number }).x), Number((p as { y: number }).y)]] : []));
   if (curve && typeof curve === "object") {
     const c = curve as Record<string, unknown>;
-    const [xs, ys] = [c.x ?? c.fpr ?? c.predicted ?? c.threshold, c.y ?? c.tpr ?? c.observed ?? c.net_benefit];
+    const xs = c.x ?? c.fpr ?? c.predicted ?? c.mean_predicted ?? c.thresholds;
+    const ys = c.y ?? c.tpr ?? c.observed ?? c.fraction_positive ?? c.net_benefit ?? c.model;
     if (Array.isArray(xs) && Array.isArray(ys)) return xs.map((x, i): Point => [Number(x), Number(ys[i])]);
   }
   return [];
+}
+
+const CURVES: Record<string, string[]> = {
+  ROC: ["roc"],
+  Calibration: ["calibration", "reliability"],
+  "Decision curve": ["decision_curve", "decision"],
+};
+
+/** A report's curves (`roc`, `calibration`/`reliability`, `decision_curve`), at its top level or
+ * under `curves`, by display name. */
+export function reportCurves(report: Record<string, unknown> | null): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  const places = [report ?? {}, ((report ?? {}).curves as Record<string, unknown> | undefined) ?? {}];
+  for (const [label, keys] of Object.entries(CURVES))
+    for (const place of places) for (const key of keys) if (place[key] !== undefined && found[label] === undefined) found[label] = place[key];
+  return found;
+}
+
+/** Values per run (`{key: [v_run1, v_run2]}`) as a matrix keyed by run label. */
+export function byRun(values: Record<string, unknown[]>, labels: string[]): Matrix {
+  return Object.fromEntries(Object.entries(values).map(([key, list]) => [key, Object.fromEntries(labels.map((label, i) => [label, list[i]]))]));
+}
+
+/** One record per run (`[{key: v}, ...]`) as a matrix keyed by run label. */
+export function fromRecords(records: (Record<string, unknown> | null)[], labels: string[]): Matrix {
+  const matrix: Matrix = {};
+  records.forEach((record, i) => {
+    for (const [key, value] of Object.entries(record ?? {})) (matrix[key] ??= {})[labels[i] ?? String(i)] = value;
+  });
+  return matrix;
 }
 
 /** `{run: {curveName: curve}}` regrouped as `{curveName: [{name: run, data}]}`. */

@@ -4,17 +4,18 @@ import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { LineChart } from "../charts/Chart";
-import { columnsOf, curvesByName, estimate, type Matrix } from "../lib/compare";
+import { byRun, columnsOf, curvesByName, estimate, fromRecords, reportCurves, type Matrix } from "../lib/compare";
 import { Card, ErrorLine, Page } from "../ui";
 
+/** The answer of `POST /api/runs/compare` (values are listed in the order of `runs`). */
 interface Comparison {
-  params?: Matrix;
-  params_differ?: Matrix;
-  metrics?: Matrix;
-  curves?: Record<string, Record<string, unknown>>;
-  tests?: Record<string, unknown>[];
-  paired?: Record<string, unknown>[];
-  skipped?: string[];
+  runs: { id: string; name: string; ref: string; model: string | null }[];
+  params_that_differ: Record<string, unknown[]>;
+  metrics: Record<string, unknown[]>;
+  test_metrics: Record<string, unknown>[];
+  reports: (Record<string, unknown> | null)[];
+  paired_tests: Record<string, unknown>[];
+  not_tested: string[];
 }
 
 function MatrixTable({ matrix, label }: { matrix: Matrix; label: string }) {
@@ -59,8 +60,9 @@ export default function ComparePage() {
     if (key.split(",").length < 2) return;
     api.post<Comparison>("/api/runs/compare", { runs: key.split(",") }).then(setResult, (err: Error) => setError(err.message));
   }, [key]);
-  const tests = result?.tests ?? result?.paired ?? [];
-  const curves = curvesByName(result?.curves ?? {});
+  const labels = (result?.runs ?? []).map((r) => (r.model ? `${r.name} (${r.model})` : r.name));
+  const tests = result?.paired_tests ?? [];
+  const curves = curvesByName(Object.fromEntries(labels.map((label, i) => [label, reportCurves(result?.reports[i] ?? null)])));
   return (
     <Page title={`Compare ${runs.length} runs`} actions={<Link to={`/runs?selected=${key}`}>back to runs</Link>}>
       {runs.length < 2 && <p>Pick two or more runs in the runs table.</p>}
@@ -68,10 +70,13 @@ export default function ComparePage() {
       {result && (
         <>
           <Card title="Parameters that differ">
-            <MatrixTable matrix={result.params_differ ?? result.params ?? {}} label="parameters" />
+            <MatrixTable matrix={byRun(result.params_that_differ, labels)} label="parameters" />
           </Card>
-          <Card title="Metrics (95% CI)">
-            <MatrixTable matrix={result.metrics ?? {}} label="metrics" />
+          <Card title="Test metrics (95% CI)">
+            <MatrixTable matrix={fromRecords(result.test_metrics, labels)} label="test metrics" />
+          </Card>
+          <Card title="Logged metrics (latest)">
+            <MatrixTable matrix={byRun(result.metrics, labels)} label="metrics" />
           </Card>
           <Card title="DeLong and McNemar">
             {tests.map((test, i) => (
@@ -86,7 +91,7 @@ export default function ComparePage() {
                 </tbody>
               </table>
             ))}
-            {(result.skipped ?? []).map((s) => (
+            {result.not_tested.map((s) => (
               <p key={s} className="mf-muted">
                 {s}
               </p>

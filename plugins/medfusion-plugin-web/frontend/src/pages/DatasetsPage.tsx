@@ -13,14 +13,20 @@ interface Dataset {
   patients?: number;
   columns?: string[];
   class_balance?: Record<string, number>;
-  missing_values?: Record<string, number>;
+  missing?: Record<string, number>;
 }
 
-interface Patient {
-  patient_id?: string;
-  images?: string[];
-  image_paths?: string[];
-  [column: string]: unknown;
+type Patient = Record<string, unknown>;
+
+interface PatientPage {
+  total: number;
+  rows: Patient[];
+  image_columns: string[];
+}
+
+/** The image paths of a manifest row: the values of its image columns (`;`-separated lists too). */
+export function imagesOf(row: Patient, columns: string[]): string[] {
+  return columns.flatMap((c) => (typeof row[c] === "string" ? (row[c] as string).split(";").map((p) => p.trim()).filter(Boolean) : []));
 }
 
 const PAGE = 20;
@@ -86,10 +92,11 @@ function Bars({ values, label }: { values: Record<string, number>; label: string
 function DatasetDetail({ id }: { id: string }) {
   const dataset = useApi<Dataset>(`/api/datasets/${id}`);
   const [offset, setOffset] = useState(0);
-  const patients = useApi<unknown>(`/api/datasets/${id}/patients?offset=${offset}&limit=${PAGE}`);
+  const patients = useApi<PatientPage>(`/api/datasets/${id}/patients?offset=${offset}&limit=${PAGE}`);
   const [open, setOpen] = useState<Patient | null>(null);
-  const rows = listOf<Patient>(patients.data, "patients", "rows");
-  const images = (p: Patient) => p.images ?? p.image_paths ?? [];
+  const rows = patients.data?.rows ?? [];
+  const columns = patients.data?.image_columns ?? [];
+  const images = (p: Patient) => imagesOf(p, columns);
   return (
     <>
       <ErrorLine error={dataset.error ?? patients.error} />
@@ -98,16 +105,16 @@ function DatasetDetail({ id }: { id: string }) {
           <Bars values={dataset.data?.class_balance ?? {}} label="class balance" />
         </Card>
         <Card title="Missing values per column">
-          <Bars values={dataset.data?.missing_values ?? {}} label="missing values" />
+          <Bars values={dataset.data?.missing ?? {}} label="missing values" />
         </Card>
       </div>
-      <Card title={`Patients (${num(dataset.data?.patients)})`} actions={<><Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Previous</Button><Button disabled={rows.length < PAGE} onClick={() => setOffset(offset + PAGE)}>Next</Button></>}>
+      <Card title={`Patients (${num(dataset.data?.patients)}, ${num(patients.data?.total)} rows)`} actions={<><Button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Previous</Button><Button disabled={rows.length < PAGE} onClick={() => setOffset(offset + PAGE)}>Next</Button></>}>
         <table className="mf-table" data-testid="patients">
           <tbody>
             {rows.map((p, i) => (
-              <tr key={String(p.patient_id ?? i)} onClick={() => setOpen(p)} style={{ cursor: "pointer" }}>
+              <tr key={offset + i} onClick={() => setOpen(p)} style={{ cursor: "pointer" }}>
                 {Object.entries(p)
-                  .filter(([k]) => k !== "images" && k !== "image_paths")
+                  .filter(([k]) => !columns.includes(k))
                   .map(([k, v]) => (
                     <td key={k} title={k}>
                       {num(v)}
@@ -120,7 +127,7 @@ function DatasetDetail({ id }: { id: string }) {
         </table>
       </Card>
       {open && (
-        <Card title={`Patient ${String(open.patient_id ?? "")}`} actions={<Button onClick={() => setOpen(null)}>Close</Button>}>
+        <Card title={`Patient ${num(open.patient_id ?? "")}`} actions={<Button onClick={() => setOpen(null)}>Close</Button>}>
           <div className="mf-row">
             {images(open).map((path) => (
               <img key={path} alt={path} src={`/api/datasets/${id}/image?path=${encodeURIComponent(path)}`} width={128} height={128} style={{ objectFit: "contain" }} />
@@ -128,7 +135,7 @@ function DatasetDetail({ id }: { id: string }) {
           </div>
           <dl>
             {Object.entries(open)
-              .filter(([k]) => k !== "images" && k !== "image_paths")
+              .filter(([k]) => !columns.includes(k))
               .map(([k, v]) => (
                 <div key={k} className="mf-row">
                   <dt className="mf-muted">{k}</dt>

@@ -56,6 +56,7 @@ function Editor() {
   const history = useRef(new History<WorkflowDoc>(emptyDoc()));
   const [doc, setDoc] = useState<WorkflowDoc>(() => loadDraft(draftKey) ?? emptyDoc());
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const [issues, setIssues] = useState<WorkflowIssue[]>([]);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -65,14 +66,21 @@ function Editor() {
     history.current.push(next);
     setDoc(next);
   }, []);
-  const replace = useCallback((next: WorkflowDoc) => {
-    history.current = new History(next);
-    setDoc(next);
-  }, []);
+  const flowRef = useRef(flow);
+  flowRef.current = flow;
+  const fit = useCallback(() => setTimeout(() => void flowRef.current.fitView({ maxZoom: 1, padding: 0.2 }), 50), []);
+  const replace = useCallback(
+    (next: WorkflowDoc) => {
+      history.current = new History(next);
+      setDoc(next);
+      fit();
+    },
+    [fit],
+  );
 
   useEffect(() => {
     const draft = loadDraft(draftKey);
-    if (draft) {
+    if (draft?.nodes.length) {
       replace(draft);
       setStatus("restored the unsaved draft");
     } else if (id) {
@@ -103,9 +111,10 @@ function Editor() {
         type: "mf",
         position: node.position,
         selected: selected.has(node.id),
+        measured: measured[node.id],
         data: { node, kind: kinds.get(node.kind), issues: issues.filter((i) => i.node === node.id).map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)) },
       })),
-    [doc.nodes, kinds, issues, selected],
+    [doc.nodes, kinds, issues, selected, measured],
   );
   const edges: Edge[] = useMemo(
     () => doc.edges.map((e) => ({ id: `${e.source}.${e.source_output}->${e.target}.${e.target_input}`, source: e.source, sourceHandle: e.source_output, target: e.target, targetHandle: e.target_input })),
@@ -116,7 +125,9 @@ function Editor() {
     (changes: NodeChange<FlowNode>[]) => {
       let next = doc;
       const selection = new Set(selected);
+      const sizes: Record<string, { width: number; height: number }> = {};
       for (const change of changes) {
+        if (change.type === "dimensions" && change.dimensions) sizes[change.id] = change.dimensions;
         if (change.type === "position" && change.position) {
           const pos = change.position;
           next = { ...next, nodes: next.nodes.map((n) => (n.id === change.id ? { ...n, position: { x: Math.round(pos.x), y: Math.round(pos.y) } } : n)) };
@@ -126,6 +137,7 @@ function Editor() {
         }
       }
       if (next !== doc) setDoc(next);
+      if (Object.keys(sizes).length) setMeasured((old) => ({ ...old, ...sizes }));
       setSelected(selection);
     },
     [doc, selected],
@@ -195,12 +207,14 @@ function Editor() {
   const loadTemplate = (name: string) =>
     guard(async () => {
       commit(docOf(await api.get<WorkflowDoc>(`/api/workflow-templates/${encodeURIComponent(name)}`)));
+      fit();
       setStatus(`template ${name} loaded`);
     })();
   const importFile = (file: File | undefined) =>
     file &&
     guard(async () => {
       commit(parseDoc(await file.text()));
+      fit();
       setStatus(`imported ${file.name}`);
     })();
 
@@ -275,7 +289,7 @@ function Editor() {
             nodesDraggable={canMutate}
             nodesConnectable={canMutate}
             deleteKeyCode={null}
-            fitView
+            defaultViewport={{ x: 0, y: 0, zoom: 1 }}
           >
             <Background />
             <Controls />
