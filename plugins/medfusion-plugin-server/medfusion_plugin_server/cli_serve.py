@@ -72,4 +72,4 @@ def serve(
         secure_cookie=secure_cookie,
     )
     click.echo(f"MedFusion API on http://{host}:{port}/api (OpenAPI: /api/openapi.json)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio")

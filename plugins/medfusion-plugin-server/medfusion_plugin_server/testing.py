@@ -20,7 +20,7 @@ from PIL import Image
 def running_server(app: FastAPI, *, timeout: float = 30.0) -> Iterator[str]:
     """Serve ``app`` on ``127.0.0.1:<free port>``; yields ``http://127.0.0.1:<port>``."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets", lifespan="off"
+        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio", lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="medfusion-test-server", daemon=True)
