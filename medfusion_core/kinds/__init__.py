@@ -37,6 +37,7 @@ from medfusion_core.kinds import (
     fusion,
     kernel,
     loss,
+    node,
     reader,
     report,
     tracker,
@@ -60,6 +61,7 @@ KINDS: tuple[Kind, ...] = tuple(
         command,
         report,
         tracker,
+        node,
     )
 )
 

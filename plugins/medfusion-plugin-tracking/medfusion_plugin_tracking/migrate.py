@@ -2,8 +2,10 @@
 
 :func:`upgrade` brings a database to a revision under a lock (``BEGIN IMMEDIATE`` on SQLite, an
 advisory transaction lock on PostgreSQL), so that two processes opening a new store at once
-migrate it once. The version table is ``medfusion_tracking_version``, so that the store can share
-a database with other Alembic users (MLflow's own store, for one).
+migrate it once. The version table is ``medfusion_tracking_version``, not Alembic's default
+``alembic_version``, so that the store shares a database with other Alembic users: Optuna's RDB
+storage (``optuna/storages/_rdb``, configured without a ``version_table``) and MLflow's own store
+both keep ``alembic_version``.
 """
 
 from __future__ import annotations

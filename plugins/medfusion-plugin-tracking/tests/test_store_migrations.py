@@ -105,3 +105,22 @@ def test_opening_a_current_store_does_not_migrate_again(store_url: str) -> None:
     assert migrate.current_revision(read) == "0002"
     write.dispose()
     read.dispose()
+
+
+def test_store_shares_a_database_with_an_alembic_version_table(store_url: str) -> None:
+    """Optuna's RDB storage (the tune plugin's studies) and MLflow keep Alembic's default
+    ``alembic_version`` table; the store's own version table leaves theirs alone."""
+    write, read = make_engines(store_url)
+    with write.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        )
+        connection.execute(sa.text("INSERT INTO alembic_version VALUES ('v3.2.0.a')"))
+    with TrackingStore(store_url) as store:
+        store.create_run("r")
+    assert migrate.VERSION_TABLE != "alembic_version"
+    assert migrate.current_revision(read) == migrate.head_revision()
+    with read.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("v3.2.0.a",)]
+    write.dispose()
+    read.dispose()

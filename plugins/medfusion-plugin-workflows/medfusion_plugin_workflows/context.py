@@ -1,0 +1,102 @@
+"""What a running node sees (:class:`~medfusion_core.kinds.node.NodeContext`): its folder, the
+runs folder, the store URL, logging to the execution's events and child processes that a cancel
+terminates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from medfusion_plugin_tracking.engine import URI_ENV
+
+from medfusion_plugin_workflows.errors import WorkflowError
+from medfusion_plugin_workflows.process import spawn, terminate_group
+
+#: How often a waiting node checks for a cancel, in seconds.
+POLL_S = 0.2
+
+
+class Cancelled(WorkflowError):
+    """The execution was cancelled while the node ran."""
+
+
+class EngineContext:
+    """The context of one node attempt."""
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path,
+        runs_dir: Path,
+        tracking_url: str,
+        cancel: threading.Event,
+        emit: Callable[[str], None],
+        env: dict[str, str],
+    ) -> None:
+        self._work_dir = work_dir
+        self._runs_dir = runs_dir
+        self._url = tracking_url
+        self._cancel = cancel
+        self._emit = emit
+        self._env = env
+
+    @property
+    def work_dir(self) -> Path:
+        """This node's folder of the execution (created on first use)."""
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        return self._work_dir
+
+    @property
+    def runs_dir(self) -> Path:
+        """The runs folder."""
+        return self._runs_dir
+
+    @property
+    def tracking_url(self) -> str:
+        """The database URL of the tracking store and of the workflow tables."""
+        return self._url
+
+    def log(self, line: str) -> None:
+        """Record one line as a ``log`` event of the execution."""
+        self._emit(line)
+
+    def cancelled(self) -> bool:
+        """Whether the execution was cancelled."""
+        return self._cancel.is_set()
+
+    def call(self, argv: Sequence[str]) -> str:
+        """Run ``argv`` with the store URL in its environment, its output appended to the node's
+        ``node.log``; a cancel terminates its process group and raises :class:`Cancelled`."""
+        if self.cancelled():
+            raise Cancelled("cancelled")
+        env = {**os.environ, **self._env, URI_ENV: self._url}
+        log_path = self.work_dir / "node.log"
+        with open(log_path, "ab") as log:
+            log.write(("$ " + " ".join(argv) + "\n").encode())
+            log.flush()
+            process = spawn(argv, env=env, stdout=subprocess.PIPE, stderr=log)
+            out = b""
+            while True:
+                try:
+                    out += process.communicate(timeout=POLL_S)[0] or b""
+                    break
+                except subprocess.TimeoutExpired:
+                    if self.cancelled():
+                        terminate_group(process.pid, process)
+                        raise Cancelled("cancelled") from None
+            log.write(out)
+        text = out.decode(errors="replace")
+        for line in text.splitlines():
+            self.log(line)
+        if process.returncode != 0:
+            raise WorkflowError(f"exit code {process.returncode}: {_last_error(log_path)}")
+        return text
+
+
+def _last_error(log_path: Path) -> str:
+    """The last non-empty line of a child's error output."""
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "failed without a message"

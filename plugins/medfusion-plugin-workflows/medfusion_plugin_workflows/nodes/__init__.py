@@ -1,0 +1,1 @@
+"""The first-party workflow nodes (``node`` components registered in ``hooks.py``)."""
