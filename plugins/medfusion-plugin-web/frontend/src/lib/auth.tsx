@@ -1,7 +1,7 @@
 /** Who is logged in, and whether they may change anything (viewers may not). */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, setCsrfToken } from "../api/client";
-import type { User } from "../api/types";
+import type { Credentials, User } from "../api/types";
 
 interface AuthState {
   user: User | null;
@@ -25,7 +25,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       .finally(() => setLoading(false));
   }, []);
   const login = useCallback(async (username: string, password: string) => {
-    const answer = await api.post<{ user: User; csrf_token: string }>("/api/auth/login", { username, password });
+    const answer = await api.post<{ user: User; csrf_token: string }>("/api/auth/login", { username, password } satisfies Credentials);
     setCsrfToken(answer.csrf_token);
     setUser(answer.user);
   }, []);

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
+import type { CompareBody } from "../api/types";
 import { LineChart } from "../charts/Chart";
 import { byRun, columnsOf, curvesByName, estimate, fromRecords, reportCurves, type Matrix } from "../lib/compare";
 import { Card, ErrorLine, Page } from "../ui";
@@ -58,7 +59,7 @@ export default function ComparePage() {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (key.split(",").length < 2) return;
-    api.post<Comparison>("/api/runs/compare", { runs: key.split(",") }).then(setResult, (err: Error) => setError(err.message));
+    api.post<Comparison>("/api/runs/compare", { runs: key.split(",") } satisfies CompareBody).then(setResult, (err: Error) => setError(err.message));
   }, [key]);
   const labels = (result?.runs ?? []).map((r) => (r.model ? `${r.name} (${r.model})` : r.name));
   const tests = result?.paired_tests ?? [];

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/client";
+import type { AliasTarget, Registration } from "../api/types";
 import { num, when } from "../lib/format";
 import { listOf, useApi } from "../lib/useApi";
 import { ActionButton, Card, ErrorLine, Field, Input, Page, Select } from "../ui";
@@ -32,7 +33,7 @@ function RegisterForm({ onDone }: { onDone: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    api.post("/api/models", { run, variant, name }).then(onDone, (err: Error) => setError(err.message));
+    api.post("/api/models", { run, variant, name } satisfies Registration).then(onDone, (err: Error) => setError(err.message));
   };
   return (
     <Card title="Register a model version">
@@ -63,7 +64,7 @@ function ModelDetail({ name }: { name: string }) {
   const { data, error, reload } = useApi<Model>(`/api/models/${encodeURIComponent(name)}`);
   const [actionError, setActionError] = useState<string | null>(null);
   const promote = (version: number) =>
-    api.put(`/api/models/${encodeURIComponent(name)}/aliases/champion`, { version }).then(reload, (err: Error) => setActionError(err.message));
+    api.put(`/api/models/${encodeURIComponent(name)}/aliases/champion`, { version } satisfies AliasTarget).then(reload, (err: Error) => setActionError(err.message));
   return (
     <Card title={`Model ${name}`}>
       <ErrorLine error={error ?? actionError} />

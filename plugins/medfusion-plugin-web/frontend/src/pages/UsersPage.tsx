@@ -1,7 +1,7 @@
 /** User management for admins: list, add, change role, delete. */
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
-import type { Role, User } from "../api/types";
+import type { NewUser, Role, User, UserChange } from "../api/types";
 import { listOf, useApi } from "../lib/useApi";
 import { ActionButton, Card, ErrorLine, Field, Input, Page, Select } from "../ui";
 
@@ -20,7 +20,7 @@ export default function UsersPage() {
   const fail = (err: Error) => setError(err.message);
   const add = (event: FormEvent) => {
     event.preventDefault();
-    api.post("/api/users", { username, password, role }).then(done, fail);
+    api.post("/api/users", { username, password, role } satisfies NewUser).then(done, fail);
   };
   return (
     <Page title="Users">
@@ -52,7 +52,7 @@ export default function UsersPage() {
               <tr key={u.id}>
                 <td>{u.username}</td>
                 <td>
-                  <Select aria-label={`role of ${u.username}`} value={u.role} onChange={(e) => api.patch(`/api/users/${u.id}`, { role: e.target.value }).then(done, fail)}>
+                  <Select aria-label={`role of ${u.username}`} value={u.role} onChange={(e) => api.patch(`/api/users/${u.id}`, { role: e.target.value as Role } satisfies UserChange).then(done, fail)}>
                     {ROLES.map((r) => (
                       <option key={r}>{r}</option>
                     ))}
