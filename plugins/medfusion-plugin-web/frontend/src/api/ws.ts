@@ -8,7 +8,8 @@ export interface StreamMessage {
 }
 
 /** Open `path` (e.g. `/api/ws/runs/ID/metrics`) and call `onMessage` for each new message; the
- * returned function closes the stream for good. */
+ * stream reconnects after a drop, and stops after an `end` or `error` message or a refusal (close
+ * code 1008); the returned function closes it for good. */
 export function openStream(path: string, onMessage: (message: StreamMessage) => void): () => void {
   let last = 0;
   let closed = false;
@@ -25,9 +26,11 @@ export function openStream(path: string, onMessage: (message: StreamMessage) => 
         last = message.seq;
       }
       retry = 500;
+      if (message.type === "end" || message.type === "error") closed = true;
       onMessage(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event: CloseEvent) => {
+      if (event.code === 1008) closed = true;
       if (!closed) setTimeout(connect, (retry = Math.min(retry * 2, 8000)));
     };
   };

@@ -38,6 +38,11 @@ describe("metric stream messages", () => {
     ]);
     expect(progressOf(latest, 10, 0, 20_000)).toEqual({ epoch: 2, epochs: 10, lr: 0.001, etaSeconds: 80_000 });
     expect(progressOf(new Map(), 10, 0, 1).etaSeconds).toBeNull();
+    const prefixed = new Map([
+      ["fused/lr", { key: "fused/lr", step: 1, value: 0.1, time: 1 }],
+      ["image-only/lr", { key: "image-only/lr", step: 1, value: 0.2, time: 2 }],
+    ]);
+    expect(progressOf(prefixed, null, null, 0).lr).toBe(0.2);
   });
 });
 

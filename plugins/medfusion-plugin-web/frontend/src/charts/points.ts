@@ -27,11 +27,29 @@ export interface Progress {
   etaSeconds: number | null;
 }
 
-/** Epoch, learning rate and remaining time from the latest points (`epoch`, `lr` keys) and the
- * planned epoch count; the ETA extrapolates the mean time per finished epoch. */
+/** The last path part of a metric key (`fused/lr` -> `lr`). */
+export function baseKey(key: string): string {
+  return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/** Whether a key is progress (epoch, learning rate) rather than a curve to draw. */
+export function isProgressKey(key: string): boolean {
+  return ["epoch", "lr", "learning_rate"].includes(baseKey(key));
+}
+
+function newest(latest: Map<string, MetricPoint>, names: string[]): MetricPoint | undefined {
+  let found: MetricPoint | undefined;
+  for (const point of latest.values())
+    if (names.includes(baseKey(point.key)) && (!found || (point.time ?? point.step) >= (found.time ?? found.step))) found = point;
+  return found;
+}
+
+/** Epoch, learning rate and remaining time from the latest points (keys `epoch`, `lr`, also
+ * prefixed like `fused/lr`) and the planned epoch count; the ETA extrapolates the mean time per
+ * finished epoch. */
 export function progressOf(latest: Map<string, MetricPoint>, epochs: number | null, startedAt: number | null, now: number): Progress {
-  const epochPoint = latest.get("epoch");
-  const lrPoint = latest.get("lr") ?? latest.get("learning_rate");
+  const epochPoint = newest(latest, ["epoch"]);
+  const lrPoint = newest(latest, ["lr", "learning_rate"]);
   const epoch = epochPoint ? epochPoint.value : null;
   let eta: number | null = null;
   if (epoch !== null && epochs !== null && startedAt !== null && epoch > 0) {

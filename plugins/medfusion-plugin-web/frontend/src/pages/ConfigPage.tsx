@@ -29,7 +29,7 @@ export default function ConfigPage() {
       actions={
         <>
           <Select aria-label="modalities" value={modalities} onChange={(e) => setModalities(e.target.value)}>
-            {["all", "fused", "image_only", "clinical_only"].map((m) => (
+            {["all", "fused", "image", "clinical"].map((m) => (
               <option key={m}>{m}</option>
             ))}
           </Select>

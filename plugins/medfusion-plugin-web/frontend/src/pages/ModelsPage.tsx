@@ -43,7 +43,7 @@ function RegisterForm({ onDone }: { onDone: () => void }) {
         </Field>
         <Field label="Variant">
           <Select name="variant" value={variant} onChange={(e) => setVariant(e.target.value)}>
-            {["fused", "image_only", "clinical_only"].map((v) => (
+            {["fused", "image", "clinical"].map((v) => (
               <option key={v}>{v}</option>
             ))}
           </Select>

@@ -6,16 +6,17 @@ import { openStream } from "../api/ws";
 import type { Run } from "../api/types";
 import { PointBatcher } from "../charts/batcher";
 import { LiveChart, type LiveChartHandle } from "../charts/Chart";
-import { pointsOf, progressOf, type MetricPoint } from "../charts/points";
+import { isProgressKey, pointsOf, progressOf, type MetricPoint } from "../charts/points";
 import { duration, num, when } from "../lib/format";
 import { listOf, useApi } from "../lib/useApi";
 import { Badge, Card, ErrorLine, Field, Page, Select } from "../ui";
 
-const PROGRESS_KEYS = new Set(["epoch", "lr", "learning_rate"]);
+/** Test-set figures are single points logged by `evaluate`, not training curves. */
+const isCurve = (key: string) => !isProgressKey(key) && !key.includes("test_");
 
 function epochsOf(run: Run | null): number | null {
   const params = run?.params ?? {};
-  for (const key of ["training.epochs", "train.epochs", "epochs", "trainer.epochs"]) {
+  for (const key of ["trainer.params.epochs", "training.epochs", "trainer.epochs", "epochs"]) {
     const value = Number(params[key]);
     if (Number.isFinite(value) && value > 0) return value;
   }
@@ -42,7 +43,7 @@ function Monitor({ runId }: { runId: string }) {
     return openStream(`/api/ws/runs/${runId}/metrics`, (message) => {
       for (const point of pointsOf(message.data)) {
         latest.current.set(point.key, point);
-        if (!PROGRESS_KEYS.has(point.key)) batcher.push(point.key, [point.step, point.value]);
+        if (isCurve(point.key)) batcher.push(point.key, [point.step, point.value]);
       }
     });
   }, [runId]);
@@ -70,7 +71,7 @@ function Monitor({ runId }: { runId: string }) {
           <p data-testid="lr">learning rate {num(progress.lr)}</p>
         </Card>
         <Card title="Latest">
-          {[...latest.current.values()].filter((p) => !PROGRESS_KEYS.has(p.key)).map((p) => (
+          {[...latest.current.values()].filter((p) => !isProgressKey(p.key)).map((p) => (
             <div key={p.key}>
               {p.key}: {num(p.value)}
             </div>
