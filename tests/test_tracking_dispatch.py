@@ -92,9 +92,13 @@ def test_run_references(medfusion_host, tmp_path):
 
 
 class Recorder(Broken):
-    """A tracker remembering how runs ended."""
+    """A tracker remembering the params it received and how runs ended."""
 
     ends: ClassVar[list[str]] = []
+    params: ClassVar[dict[str, object]] = {}
+
+    def log_params(self, run_id, params):
+        Recorder.params.update(params)
 
     def log_metrics(self, run_id, points):
         pass
@@ -144,7 +148,7 @@ def demo_config(medfusion_host, tmp_path, monkeypatch) -> Path:
     config["trainer"]["params"] = {"epochs": 2, "lr": 0.01, "progress": "never", "log_every": 1}
     config["runs_dir"] = str(tmp_path / "runs")
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    Broken.calls, Recorder.ends = 0, []
+    Broken.calls, Recorder.ends, Recorder.params = 0, [], {}
     return folder / "config.yaml"
 
 
@@ -152,6 +156,8 @@ def test_failing_third_party_tracker_never_fails_training(demo_config, caplog):
     with caplog.at_level(logging.WARNING, logger="medfusion.tracking"):
         paths, summaries = train_run(load_config(demo_config))
     assert set(summaries) == {"fused"} and Broken.calls == 1 and Recorder.ends == ["finished"]
+    # a tracker that only implements the events gets the config's params as a params event
+    assert Recorder.params["model.backbone.name"] == "tiny" and Recorder.params["trainer.params.epochs"] == 2
     warnings = [r.getMessage() for r in caplog.records if r.name == "medfusion.tracking"]
     assert len(warnings) == 1 and "test-trackers:broken" in warnings[0] and "unreachable" in warnings[0]
     with TrackingStore() as store:  # the store tracker still received everything

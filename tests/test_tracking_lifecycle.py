@@ -1,13 +1,16 @@
 """The tracking store receives the real lifecycle, through the real CLI in subprocesses: ``train
 --modalities all`` leaves its variants' metrics in the store, ``runs list``/``compare`` show them,
 ``models register`` + ``models alias`` make ``predict NAME@champion`` score like ``predict RUN``,
-SIGKILL then ``--resume`` continues the same run, and two trainings into one SQLite file lose no
-metric point."""
+SIGKILL then ``--resume`` continues the same run with every step once (also when it resumes from an
+older checkpoint than the points the store holds), a two-rank DDP training logs one run, and two
+trainings into one SQLite file lose no metric point."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +35,13 @@ def medfusion(url: str, *args: str, extra_env: dict[str, str] | None = None) -> 
     return subprocess.Popen(
         [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for the DDP rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def ok(process: subprocess.Popen[str]) -> str:
@@ -121,27 +131,65 @@ def test_train_all_list_compare_register_predict(demo, tmp_path):
     assert unknown.returncode != 0 and err.strip().splitlines()[-1].count("nobody@champion") == 1
 
 
+def logged_steps(store: TrackingStore, run_id: str, run_root: Path) -> tuple[list[int], list[int]]:
+    """``(steps of fused/loss in the store, steps of the step records in fused/metrics.jsonl)``."""
+    history = [step for step, _, _ in store.metric_history(run_id, "fused/loss")]
+    records = runs.read_jsonl(run_root / "fused" / runs.METRICS_FILE)
+    return history, [record["step"] for record in records if record["event"] == "step"]
+
+
 def test_sigkill_then_resume_continues_the_same_run(demo, tmp_path):
+    """Killed, resumed, killed again, then resumed from an older checkpoint than the points the
+    store holds (what a SIGKILL while the background checkpoint write is in flight leaves): the
+    same run ends finished with every step once."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    config = write_config(demo, "k", tmp_path / "runs", checkpoint_every=2)
-    killed = medfusion(url, "train", str(config), extra_env={ENV_KILL_AT_STEP: "3"})
+    config = write_config(demo, "k", tmp_path / "runs", checkpoint_every=1)
+    killed = medfusion(url, "train", str(config), extra_env={ENV_KILL_AT_STEP: "1"})
     killed.communicate(timeout=900)
     assert killed.returncode == -9
     run_root = tmp_path / "runs" / "k"
     run_id = stored_run_id(run_root)
     with TrackingStore(url) as store:  # the store opens and holds the run, still running
         assert store.get_run(run_id).status == "running"
+    last = run_root / "fused" / "checkpoints" / "last.pt"
+    older = tmp_path / "step1.pt"
+    shutil.copyfile(last, older)
+    again = medfusion(url, "train", str(config), "--resume", extra_env={ENV_KILL_AT_STEP: "3"})
+    again.communicate(timeout=900)
+    assert again.returncode == -9
+    with TrackingStore(url) as store:
+        stored, _ = logged_steps(store, run_id, run_root)
+    assert max(stored) > 1  # the store holds steps after the step-1 checkpoint
+    os.replace(older, last)  # the step-2 and step-3 checkpoints never landed; their points did
     ok(medfusion(url, "train", str(config), "--resume"))
     assert stored_run_id(run_root) == run_id
     with TrackingStore(url) as store:
         info = store.get_run(run_id)
         assert info.status == "finished" and len(store.search_runs()) == 1
-        history = store.metric_history(run_id, "fused/loss")
-        steps = [
-            r["step"] for r in runs.read_jsonl(run_root / "fused" / runs.METRICS_FILE) if r["event"] == "step"
-        ]
-        assert [step for step, _, _ in history] == steps  # every step once
+        stored, written = logged_steps(store, run_id, run_root)
+        assert stored == written == sorted(set(written))  # every step once
         assert store.count_metric_points(run_id) == jsonl_points(run_root)
+
+
+def test_ddp_training_logs_one_run_with_every_point_once(demo, tmp_path):
+    """Two gloo ranks on CPU, started as torchrun starts them: rank 0 alone tracks."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = write_config(demo, "ddp", tmp_path / "runs")
+    group = {"WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    ranks = [
+        medfusion(url, "train", str(config), extra_env={**group, "RANK": str(rank), "LOCAL_RANK": str(rank)})
+        for rank in (0, 1)
+    ]
+    for process in ranks:
+        ok(process)
+    run_root = tmp_path / "runs" / "ddp"
+    with TrackingStore(url) as store:
+        (info,) = store.search_runs()
+        assert info.id == stored_run_id(run_root) and info.status == "finished"
+        stored, written = logged_steps(store, info.id, run_root)
+        assert stored == written == sorted(set(written)) and written
+        assert store.count_metric_points(info.id) == jsonl_points(run_root)
+        assert info.params["trainer.params.epochs"] == "2"
 
 
 def test_two_trainings_into_one_sqlite_file_lose_no_point(demo, tmp_path):

@@ -63,7 +63,8 @@ class Tracker(Protocol):
     """The events a tracker receives, in order: ``start_run`` first, ``end_run`` last."""
 
     def start_run(self, run: RunStart) -> None:
-        """A run starts (``run.resumed`` is True when it continues an earlier one)."""
+        """A run starts (``run.resumed`` is True when it continues an earlier one); its config
+        follows as a :meth:`log_params` event of the flattened keys."""
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Flat parameters (``{"model.backbone.name": "swin_tiny"}``)."""
@@ -99,9 +100,11 @@ def medfusion_register_trackers() -> list[ComponentSpec] | None:
     ``end_run(run_id, status)``; optionally ``resolve(ref) -> (run folder, variant) | None`` for
     model references (``NAME@alias``, ``NAME/3``) that ``evaluate``, ``export`` and ``predict``
     accept where they take a run folder. The caller picks ``run_id`` (a UUID hex string) and uses it in
-    every event. Several trackers may be active at once; one that raises is reported once with
-    its name and receives no further events of the run, and never fails the training. The run
-    folder stays the source of truth for files: artifacts are paths relative to it.
+    every event; the dispatch follows ``start_run`` with ``log_params`` of the flattened
+    ``RunStart.config``, so a tracker need not read the config for its params. Several trackers
+    may be active at once; one that raises is reported once with its name and receives no further
+    events of the run, and never fails the training. The run folder stays the source of truth for
+    files: artifacts are paths relative to it.
     """
 
 
@@ -150,8 +153,12 @@ class TrackerDispatch:
         return None
 
     def start_run(self, run: RunStart) -> None:
-        """Send :meth:`Tracker.start_run` to every active tracker."""
+        """Send :meth:`Tracker.start_run` to every active tracker, then the run's config as
+        :meth:`Tracker.log_params` (flattened to dotted keys), so that every tracker receives the
+        parameters as a params event."""
         self._emit("start_run", run)
+        if run.config:
+            self._emit("log_params", run.run_id, flatten(run.config))
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Send :meth:`Tracker.log_params` to every active tracker."""

@@ -137,7 +137,8 @@ class MlflowTracker:
 
     def start_run(self, run: RunStart) -> None:
         """Create the MLflow run (tags: run id, folder, fingerprint, lineage), or mark the one with
-        the same ``medfusion.run_id`` (in any experiment) running again; log the config as params."""
+        the same ``medfusion.run_id`` (in any experiment) running again. The config's params
+        follow as the dispatch's ``log_params`` event."""
         if not self.active:
             return
         client = self._connect()
@@ -151,8 +152,6 @@ class MlflowTracker:
             client.update_run(mlflow_id, status=mapping.STATUS["running"])
             logged = client.get_run(mlflow_id).data.params
         self._runs[run.run_id] = _Run(mlflow_id, run.run_dir, logged)
-        if run.config:
-            self.log_params(run.run_id, run.config)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Log new params (flattened); a param already logged with another value becomes a tag."""

@@ -4,8 +4,9 @@ alike), checkpoints as artifacts, and a final status (finished, failed, killed o
 
 Metric points are batched and sent when the trainer checkpoints (and at the end): the store then
 holds the points up to the checkpoint a ``--resume`` continues from, so a SIGKILLed and resumed
-run logs every step once (a kill while a checkpoint is still being written in the background can
-repeat the steps since the previous one). Only rank 0 tracks.
+run logs every step once. A kill while a checkpoint is still being written in the background
+resumes from the previous checkpoint and sends the steps since then again: the store keeps one
+point per ``(key, step)`` and replaces them (other trackers may hold them twice). Only rank 0 tracks.
 """
 
 from __future__ import annotations

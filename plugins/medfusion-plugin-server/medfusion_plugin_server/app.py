@@ -12,6 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
+from medfusion_plugin_workflows.engine import WorkflowEngine
+from medfusion_plugin_workflows.errors import WorkflowError
+from medfusion_plugin_workflows.jobs import TrainingService
 
 from medfusion_core.errors import MedFusionError
 from medfusion_plugin_server import observe, webapp
@@ -22,18 +25,23 @@ from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.ratelimit import LoginLimiter
 from medfusion_plugin_server.routes_auth import router as auth_router
 from medfusion_plugin_server.routes_datasets import router as datasets_router
+from medfusion_plugin_server.routes_jobs import router as jobs_router
 from medfusion_plugin_server.routes_models import router as models_router
 from medfusion_plugin_server.routes_runs import router as runs_router
 from medfusion_plugin_server.routes_streams import router as streams_router
 from medfusion_plugin_server.routes_system import router as system_router
+from medfusion_plugin_server.routes_workflows import router as workflows_router
 from medfusion_plugin_server.security import CSRF_HEADER
 from medfusion_plugin_server.settings import Settings
+from medfusion_plugin_server.workflow_store import SavedWorkflows
 
 
 def _status(exc: MedFusionError) -> int:
     if isinstance(exc, ApiError):
         return exc.status
     if isinstance(exc, TrackingError) and str(exc).startswith("no "):
+        return 404
+    if isinstance(exc, WorkflowError) and ": no " in str(exc):
         return 404
     return 422
 
@@ -47,15 +55,23 @@ def _validation_line(exc: RequestValidationError) -> str:
 
 
 def make_context(settings: Settings) -> AppContext:
-    """Open the database (server tables migrated) and the tracking store for ``settings``."""
+    """Open the database (server tables migrated), the tracking store, the workflow engine and
+    the training service for ``settings``; executions and jobs of a dead server are marked
+    interrupted (or re-attached) here."""
     db = ServerDatabase(settings.url)
-    return AppContext(
+    ctx = AppContext(
         settings=settings,
         db=db,
         accounts=Accounts(db),
         store=TrackingStore(settings.url, runs_dir=settings.runs_dir),
         limiter=LoginLimiter(settings.login_attempts, settings.login_window),
+        workflows=SavedWorkflows(db),
+        engine=WorkflowEngine(settings.url, settings.runs_dir, settings.max_parallel_nodes),
+        jobs=TrainingService(settings.url, settings.runs_dir, settings.max_jobs),
     )
+    ctx.engine.recover()
+    ctx.jobs.recover()
+    return ctx
 
 
 def create_app(settings: Settings, *, serve_web: bool = True) -> FastAPI:
@@ -87,7 +103,8 @@ def create_app(settings: Settings, *, serve_web: bool = True) -> FastAPI:
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_line(exc)}, status_code=422)
 
-    for router in (auth_router, system_router, datasets_router, runs_router, models_router, streams_router):
+    routers = (auth_router, system_router, datasets_router, runs_router, models_router)
+    for router in (*routers, workflows_router, jobs_router, streams_router):
         app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -1,19 +1,20 @@
 """What every request handler reaches through ``request.app.state.context``: the settings, the
-server tables, the tracking store, the login limiter and, when the workflows plugin answers, its
+server tables, the tracking store, the login limiter, saved workflows and the workflows plugin's
 engine and training service."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 from medfusion_plugin_tracking.store import TrackingStore
+from medfusion_plugin_workflows.engine import WorkflowEngine
+from medfusion_plugin_workflows.jobs import TrainingService
 from starlette.requests import HTTPConnection
 
 from medfusion_plugin_server.accounts import Accounts
 from medfusion_plugin_server.db import ServerDatabase
 from medfusion_plugin_server.ratelimit import LoginLimiter
 from medfusion_plugin_server.settings import Settings
+from medfusion_plugin_server.workflow_store import SavedWorkflows
 
 
 @attrs.define
@@ -25,10 +26,14 @@ class AppContext:
     accounts: Accounts
     store: TrackingStore
     limiter: LoginLimiter
-    services: dict[str, Any] = attrs.field(factory=dict)
+    workflows: SavedWorkflows
+    engine: WorkflowEngine
+    jobs: TrainingService
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop the job scheduler (running jobs go on; the next start re-attaches them) and
+        release database connections."""
+        self.jobs.close()
         self.store.close()
         self.db.close()
 

@@ -115,13 +115,18 @@ def summarise(config: DataConfig) -> dict[str, Any]:
 
 
 def dataset_dict(row: Dataset) -> dict[str, Any]:
-    """The API form of a dataset."""
+    """The API form of a dataset; ``config`` is the archive's config.yaml (for a workflow's
+    dataset node) when it had one."""
+    config = Path(row.data_config["manifest"]).parent / "config.yaml"
     return {
         "id": row.id,
         "name": row.name,
         "owner": row.owner,
         "created": row.created,
         "manifest": row.data_config["manifest"],
+        "config": str(config)
+        if (config := Path(row.data_config["manifest"]).parent / "config.yaml").is_file()
+        else None,
         "data_config": row.data_config,
         **row.summary,
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from medfusion_plugin_tracking.store import TrackingStore
 from pydantic import BaseModel
 
@@ -40,28 +40,33 @@ def list_runs(
     sort: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+) -> JSONResponse:
     """Runs, newest first; ``filter``/``sort`` as ``medfusion runs list --filter/--order-by``
     (``sort`` repeatable or comma-separated: ``metrics.val_auroc desc,name``)."""
     order = [term.strip() for value in sort or () for term in value.split(",") if term.strip()]
     found = _store(request).search_runs(
         filter, experiment=experiment, status=status, order_by=order, limit=limit + offset
     )
-    return [run.to_dict() for run in found[offset:]]
+    # plain JSON of plain data: FastAPI's generic encoder cost 3x the query for 50 runs
+    return JSONResponse([run.to_dict() for run in found[offset:]])
 
 
 @router.get("/{run}")
-def run_detail(_: Viewer, run: str, request: Request) -> dict[str, Any]:
+def run_detail(_: Viewer, run: str, request: Request) -> JSONResponse:
     """One run with its params, latest metrics, tags, artifacts and the model versions it backs."""
     store = _store(request)
     info = store.get_run(run)
     report = Path(info.run_dir) / REPORT_DIR if info.run_dir else None
-    return {
-        **info.to_dict(),
-        "artifacts": [{"path": path, "kind": kind} for path, kind in store.artifacts(info.id)],
-        "model_versions": store.versions_from_run(info.id),
-        "reports": {name: bool(report and (report / f"report.{name}").is_file()) for name in ("html", "pdf")},
-    }
+    return JSONResponse(
+        {
+            **info.to_dict(),
+            "artifacts": [{"path": path, "kind": kind} for path, kind in store.artifacts(info.id)],
+            "model_versions": store.versions_from_run(info.id),
+            "reports": {
+                name: bool(report and (report / f"report.{name}").is_file()) for name in ("html", "pdf")
+            },
+        }
+    )
 
 
 @router.get("/{run}/metrics")

@@ -1,5 +1,6 @@
-"""WebSocket streams of the tracking store and the machine: ``/api/ws/runs/{id}/metrics``
-(every metric point as it is logged; the seq is the point's row id) and ``/api/ws/system``."""
+"""WebSocket streams: ``/api/ws/runs/{id}/metrics`` (every metric point as it is logged; the seq
+is the point's row id), ``/api/ws/executions/{id}`` (the engine's persisted events),
+``/api/ws/jobs/{id}/log`` (the log as it grows; the seq is the byte offset) and ``/api/ws/system``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from medfusion_plugin_tracking.errors import TrackingError
+from medfusion_plugin_workflows.errors import WorkflowError
+from medfusion_plugin_workflows.store import DONE_STATES
 
 from medfusion_plugin_server import streams, sysinfo
 from medfusion_plugin_server.context import context
@@ -53,3 +56,51 @@ async def system(websocket: WebSocket) -> None:
         return [(next(counter), "system", sysinfo.snapshot(runs_dir))]
 
     await streams.serve(websocket, "system", fetch, lambda: None, interval=SYSTEM_INTERVAL)
+
+
+@router.websocket("/executions/{eid}")
+async def execution(websocket: WebSocket, eid: str) -> None:
+    """An execution's events (node started, finished, failed, ...); ends with its final state."""
+    engine = context(websocket).engine
+    try:
+        eid = engine.execution(eid)["id"]
+    except WorkflowError as exc:
+        await streams.refuse(websocket, str(exc))
+        return
+
+    def fetch(after: int) -> list[streams.Event]:
+        return [
+            (
+                event["seq"],
+                event["type"],
+                {"node": event["node"], "time": event["time"], **(event["data"] or {})},
+            )
+            for event in engine.events(eid, after)
+        ]
+
+    def finished() -> dict[str, Any] | None:
+        state = engine.execution(eid)["state"]
+        return {"state": state} if state in DONE_STATES else None
+
+    await streams.serve(websocket, "execution", fetch, finished)
+
+
+@router.websocket("/jobs/{job_id}/log")
+async def job_log(websocket: WebSocket, job_id: str) -> None:
+    """A training job's log as it is written; ends when the job has ended."""
+    service = context(websocket).jobs
+    try:
+        service.job(job_id)
+    except WorkflowError as exc:
+        await streams.refuse(websocket, str(exc))
+        return
+
+    def fetch(after: int) -> list[streams.Event]:
+        text, offset = service.log(job_id, after)
+        return [(offset, "log", {"text": text})] if text else []
+
+    def finished() -> dict[str, Any] | None:
+        state = service.job(job_id)["state"]
+        return {"state": state} if state in DONE_STATES else None
+
+    await streams.serve(websocket, "job_log", fetch, finished)

@@ -75,6 +75,12 @@ def may_manage(user: dict[str, Any], owner: str | None) -> bool:
     return user["role"] == "admin" or (user["role"] == "researcher" and owner == user["username"])
 
 
+def check_owner(user: dict[str, Any], owner: str | None, what: str) -> None:
+    """403 unless ``user`` may manage ``what``, owned by ``owner`` (see :func:`may_manage`)."""
+    if not may_manage(user, owner):
+        raise ApiError(403, f"{what} belongs to {owner or 'nobody'}: a researcher manages only their own")
+
+
 def _origin_allowed(connection: HTTPConnection) -> bool:
     origin = connection.headers.get("origin")
     if origin is None:

@@ -36,6 +36,8 @@ class Settings:
         login_window: seconds of the login rate limit's window.
         secure_cookie: send the session cookie only over HTTPS (set behind a TLS proxy).
         poll_seconds: how often the WebSocket streams look for new events.
+        max_parallel_nodes: workflow nodes run at once per execution.
+        max_jobs: training jobs run at once (default: 1 on CPU, one per GPU).
     """
 
     url: str
@@ -48,6 +50,8 @@ class Settings:
     login_window: float = 60.0
     secure_cookie: bool = False
     poll_seconds: float = 0.05
+    max_parallel_nodes: int = 2
+    max_jobs: int | None = None
 
     @property
     def datasets_dir(self) -> Path:

@@ -126,3 +126,67 @@ def test_audit_log_records_state_changes(client: TestClient, bearer) -> None:
     refused = next(entry for entry in entries if entry["path"] == "/api/runs/x")
     assert (refused["username"], refused["method"], refused["status"]) == ("viewer", "DELETE", 403)
     assert any(entry["path"] == "/api/auth/token" and entry["username"] == "viewer" for entry in entries)
+
+
+def _steps(name: str = "mine") -> dict:
+    """A valid one-node workflow (a demo dataset)."""
+    return {
+        "schema_version": 1,
+        "name": name,
+        "nodes": [
+            {"id": "data", "kind": "dataset", "params": {"demo_patients": 20}, "position": {"x": 0, "y": 0}},
+        ],
+        "edges": [],
+    }
+
+
+def test_bad_workflow_files_are_one_line_errors(client: TestClient, bearer) -> None:
+    researcher = bearer(client, "researcher")
+    unknown = {
+        "schema_version": 1,
+        "name": "x",
+        "nodes": [{"id": "a", "kind": "nope", "params": {}}],
+        "edges": [],
+    }
+    answer = client.post("/api/workflows", json=unknown, headers=researcher)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert "\n" not in detail and "nope" in detail
+    issues = client.post("/api/workflows/validate", json=unknown, headers=researcher).json()["issues"]
+    assert issues and issues[0]["node"] == "a" and "nope" in issues[0]["message"]
+    for bad in ([1, 2], {"schema_version": 99, "name": "x", "nodes": [], "edges": []}):
+        refused = client.post("/api/workflows", json=bad, headers=researcher)
+        assert refused.status_code == 422 and "\n" not in refused.json()["detail"]
+    raw = client.post(
+        "/api/workflows", content=b"{not json", headers={**researcher, "content-type": "application/json"}
+    )
+    assert raw.status_code == 422 and "\n" not in raw.json()["detail"]
+
+
+def test_researcher_manages_only_their_own_workflows(client: TestClient, bearer) -> None:
+    owner, other = bearer(client, "researcher"), bearer(client, "researcher2")
+    saved = client.post("/api/workflows", json=_steps(), headers=owner)
+    assert saved.status_code == 201, saved.text
+    path = f"/api/workflows/{saved.json()['id']}"
+    assert client.put(path, json=_steps("theirs"), headers=other).status_code == 403
+    assert client.delete(path, headers=other).status_code == 403
+    assert client.post(f"{path}/executions", headers=other).status_code == 403
+    assert client.post(f"{path}/executions", headers=bearer(client, "viewer")).status_code == 403
+    assert client.put(path, json=_steps("renamed"), headers=owner).json()["name"] == "renamed"
+    assert client.delete(path, headers=bearer(client, "admin")).status_code == 200
+    assert client.get(path, headers=owner).status_code == 404
+
+
+def test_jobs_viewer_refused_and_only_the_owner_cancels(client: TestClient, bearer) -> None:
+    config = {"name": "nothing", "data": {"manifest": "/nonexistent/manifest.csv"}}
+    body = {"config": config, "modalities": "fused", "priority": 1}
+    assert client.post("/api/jobs", json=body, headers=bearer(client, "viewer")).status_code == 403
+    owner = bearer(client, "researcher")
+    job = client.post("/api/jobs", json=body, headers=owner)
+    assert job.status_code == 201, job.text
+    path = f"/api/jobs/{job.json()['id']}"
+    assert client.post(f"{path}/cancel", headers=bearer(client, "researcher2")).status_code == 403
+    cancelled = client.post(f"{path}/cancel", headers=owner)
+    assert cancelled.status_code == 200
+    assert client.get(path, headers=owner).json()["owner"] == "researcher"
+    assert client.get("/api/jobs/nope", headers=owner).status_code == 404

@@ -1,7 +1,8 @@
 """The store's tables as SQLAlchemy 2 typed declarative models (the Alembic head revision).
 
-Times are Unix seconds (float). Run ids are UUID hex strings chosen by the caller. Metric
-points are append-only (a NULL value is NaN); ``latest_metrics`` keeps the last value of each
+Times are Unix seconds (float). Run ids are UUID hex strings chosen by the caller. A run holds
+one metric point per ``(key, step)``, a step logged again replacing it (a NULL value is NaN);
+``latest_metrics`` keeps the last value of each
 ``(run, key)``, written in the same transaction as the points, so that listing and filtering never
 scan the points.
 """

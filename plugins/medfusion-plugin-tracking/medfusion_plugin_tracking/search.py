@@ -111,17 +111,22 @@ def param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def condition(field: str, op: str, value: Any, missing_key: KeyCheck) -> ColumnElement[bool]:
-    """One clause as a condition on ``runs`` (joined with ``experiments``).
+def check_keys(text: str, missing_key: KeyCheck) -> None:
+    """Reject a filter naming a metric or param key that no run logged (``missing_key`` asks the
+    store), with the close keys as a hint; syntax errors are raised as by :func:`apply_filter`."""
+    for field, _, _ in parse_filter(text):
+        prefix, _, key = field.partition(".")
+        if prefix in ("metrics", "params") and key:
+            _check_key(prefix[:-1], key, missing_key)
 
-    ``missing_key`` tells whether a metric or param key was ever logged, to reject typos.
-    """
+
+def condition(field: str, op: str, value: Any) -> ColumnElement[bool]:
+    """One clause as a condition on ``runs`` (joined with ``experiments``)."""
     compare = _OPS[op]
     prefix, _, key = field.partition(".")
     if prefix == "metrics" and key:
         if not isinstance(value, float):
             raise TrackingError(f"filter: {field} compares with a number, not {value!r}")
-        _check_key("metric", key, missing_key)
         points = select(LatestMetric.run_id).where(
             LatestMetric.key == key, compare(LatestMetric.value, value)
         )
@@ -130,8 +135,6 @@ def condition(field: str, op: str, value: Any, missing_key: KeyCheck) -> ColumnE
         if op not in ("=", "!="):
             raise TrackingError(f"filter: {field} compares with = or != only (values are text)")
         table = Param if prefix == "params" else Tag
-        if prefix == "params":
-            _check_key("param", key, missing_key)
         matches = select(table.run_id).where(table.key == key, table.value == param_text(value))
         return Run.id.in_(matches) if op == "=" else Run.id.not_in(matches)
     if field in _TEXT_ATTRS:
@@ -143,7 +146,8 @@ def condition(field: str, op: str, value: Any, missing_key: KeyCheck) -> ColumnE
     raise TrackingError(f"filter: unknown field {field!r} (fields: {FIELDS_HELP})")
 
 
-def apply_filter(query: Select[Any], text: str, missing_key: KeyCheck) -> Select[Any]:
-    """``query`` (over runs joined with experiments) restricted by the filter ``text``."""
-    conditions = [condition(field, op, value, missing_key) for field, op, value in parse_filter(text)]
+def apply_filter(query: Select[Any], text: str) -> Select[Any]:
+    """``query`` (over runs joined with experiments) restricted by the filter ``text`` (check its
+    keys against the store first with :func:`check_keys`)."""
+    conditions = [condition(field, op, value) for field, op, value in parse_filter(text)]
     return query.where(and_(*conditions)) if conditions else query

@@ -15,24 +15,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from medfusion_core.kinds.tracker import STATUSES, MetricPoint
 from medfusion_plugin_tracking import model_registry
 from medfusion_plugin_tracking.engine import default_url, make_engines
 from medfusion_plugin_tracking.errors import TrackingError
+from medfusion_plugin_tracking.listing import run_infos, runs_query, search_query
 from medfusion_plugin_tracking.migrate import ensure_current
-from medfusion_plugin_tracking.ordering import order_clauses
 from medfusion_plugin_tracking.records import ModelVersionInfo, RunInfo
 from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
-from medfusion_plugin_tracking.search import apply_filter, param_text
+from medfusion_plugin_tracking.search import check_keys, param_text
 from medfusion_plugin_tracking.upsert import upsert
 
 
 def _metric_value(value: float) -> float | None:
     value = float(value)
     return None if math.isnan(value) else value
+
+
+def _drop_repeated_steps(session: Session, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """Delete the run's points at the ``(key, step)`` of ``rows`` that it may hold already: only
+    steps at or below a key's latest step can repeat, so appending new steps costs one lookup of
+    ``latest_metrics`` and no delete."""
+    keys = sorted({row["key"] for row in rows})
+    latest = dict(
+        session.execute(
+            select(LatestMetric.key, LatestMetric.step).where(
+                LatestMetric.run_id == run_id, LatestMetric.key.in_(keys)
+            )
+        ).all()
+    )
+    repeated = sorted(
+        {
+            (row["key"], row["step"])
+            for row in rows
+            if row["key"] in latest and row["step"] <= latest[row["key"]]
+        }
+    )
+    for start in range(0, len(repeated), 500):
+        session.execute(
+            delete(Metric).where(
+                Metric.run_id == run_id, tuple_(Metric.key, Metric.step).in_(repeated[start : start + 500])
+            )
+        )
 
 
 class TrackingStore:
@@ -132,7 +159,7 @@ class TrackingStore:
         """The run named by ``ref`` (see :meth:`resolve_run`) with its params, tags and metrics."""
         run_id = self.resolve_run(ref)
         with self.read() as session:
-            return self._infos(session, self._runs_query().where(Run.id == run_id))[0]
+            return run_infos(session.connection(), runs_query().where(Run.id == run_id))[0]
 
     def search_runs(
         self,
@@ -146,17 +173,9 @@ class TrackingStore:
         """Runs matching ``filter`` (see :mod:`medfusion_plugin_tracking.search`), newest first
         unless ``order_by`` (``"metrics.val_auroc desc"``, ``"name"``, ...) says otherwise."""
         with self.read() as session:
-            query = apply_filter(
-                self._runs_query(), filter, lambda kind, key: self._missing_key(session, kind, key)
-            )
-            if experiment is not None:
-                query = query.where(Experiment.name == experiment)
-            if status is not None:
-                query = query.where(Run.status == status)
-            query = order_clauses(query, order_by)
-            if limit is not None:
-                query = query.limit(limit)
-            return self._infos(session, query)
+            check_keys(filter, lambda kind, key: self._missing_key(session, kind, key))
+            query = search_query(filter, experiment, status, tuple(order_by), limit)
+            return run_infos(session.connection(), query)
 
     def set_status(self, run_id: str, status: str, *, end_time: float | None = None) -> None:
         """Change a run's status; a final status (not ``running``) sets the end time."""
@@ -190,8 +209,12 @@ class TrackingStore:
             upsert(session, Tag, rows, ["run_id", "key"], ["value"])
 
     def log_metrics(self, run_id: str, points: Iterable[MetricPoint]) -> None:
-        """Append metric points ``(key, value, step, timestamp)`` in one batched transaction and
-        move each key's latest value (highest step, then newest time) in the same transaction."""
+        """Add metric points ``(key, value, step, timestamp)`` in one batched transaction and
+        move each key's latest value (highest step, then newest time) in the same transaction.
+
+        A run holds one point per ``(key, step)``: a point for a step the run already has replaces
+        it (a resumed training replaying the steps after its checkpoint, an ``evaluate`` run again),
+        so that the store agrees with the run folder's ``metrics.jsonl``."""
         rows = [
             {
                 "run_id": run_id,
@@ -210,6 +233,7 @@ class TrackingStore:
             if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
                 latest[row["key"]] = row
         with self.write() as session:
+            _drop_repeated_steps(session, run_id, rows)
             session.execute(insert(Metric), rows)
             upsert(
                 session,
@@ -331,51 +355,9 @@ class TrackingStore:
     # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
-    def _runs_query() -> Select[Any]:
-        return select(Run, Experiment.name).join(Experiment, Run.experiment_id == Experiment.id)
-
-    @staticmethod
     def _missing_key(session: Session, kind: str, key: str) -> list[str] | None:
         """None when some run logged ``key`` (an index lookup), else every logged key."""
         table = {"metrics": LatestMetric, "params": Param}[kind]
         if session.scalar(select(table.key).where(table.key == key).limit(1)) is not None:
             return None
         return list(session.scalars(select(table.key).distinct()))
-
-    @staticmethod
-    def _infos(session: Session, query: Select[Any]) -> list[RunInfo]:
-        rows = session.execute(query).all()
-        ids = [run.id for run, _ in rows]
-        params: dict[str, dict[str, Any]] = {run_id: {} for run_id in ids}
-        tags: dict[str, dict[str, Any]] = {run_id: {} for run_id in ids}
-        metrics: dict[str, dict[str, Any]] = {run_id: {} for run_id in ids}
-        # Plain Core statements on the session's connection, rows fetched at once: the ORM's row
-        # processing cost more than the queries (listing 200 runs: 7.0 -> 5.7 ms).
-        connection = session.connection()
-        for table, into in ((Param, params), (Tag, tags), (LatestMetric, metrics)):
-            columns = table.__table__.c
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                statement = select(columns.run_id, columns.key, columns.value).where(
-                    columns.run_id.in_(chunk)
-                )
-                for run_id, key, value in connection.execute(statement).all():
-                    into[run_id][key] = value
-        return [
-            RunInfo(
-                id=run.id,
-                name=run.name,
-                experiment=experiment,
-                status=run.status,
-                start_time=run.start_time,
-                end_time=run.end_time,
-                run_dir=run.run_dir,
-                data_fingerprint=run.data_fingerprint,
-                lineage=dict(run.lineage or {}),
-                parent_run_id=run.parent_run_id,
-                params=dict(sorted(params[run.id].items())),
-                metrics=dict(sorted(metrics[run.id].items())),
-                tags=dict(sorted(tags[run.id].items())),
-            )
-            for run, experiment in rows
-        ]

@@ -2,7 +2,8 @@
 
 The store is opened on the first ``start_run``: at ``url`` when given, else at
 ``$MEDFUSION_TRACKING_URI``, else in ``<runs folder>/medfusion.db`` next to the run folder. The
-resolved config goes into the run's lineage as it is and into its params flattened to dotted keys.
+resolved config goes into the run's lineage as it is; its params arrive flattened to dotted keys as
+the dispatch's ``log_params`` event that follows ``start_run``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from medfusion_core.kinds.tracker import MetricPoint, RunStart, flatten
+from medfusion_core.kinds.tracker import MetricPoint, RunStart
 from medfusion_plugin_tracking.engine import default_url
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
@@ -38,7 +39,8 @@ class StoreTracker:
         return self._store
 
     def start_run(self, run: RunStart) -> None:
-        """Create the run, or mark a resumed one running again; log the config as params."""
+        """Create the run (its config kept in the lineage), or mark a resumed one running again.
+        The config's params follow as a ``log_params`` event from the dispatch."""
         store = self._open(run)
         if run.resumed and store.has_run(run.run_id):
             store.set_status(run.run_id, "running")
@@ -51,8 +53,6 @@ class StoreTracker:
                 lineage={**dict(run.lineage), "config": dict(run.config)},
                 data_fingerprint=run.data_fingerprint,
             )
-        if run.config:
-            store.log_params(run.run_id, flatten(run.config))
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Store flat parameters."""

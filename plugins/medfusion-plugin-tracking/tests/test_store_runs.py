@@ -75,6 +75,33 @@ def test_batched_metrics_keep_every_point(store: TrackingStore) -> None:
     assert store.get_run(run_id).metrics == {f"m{k}": pytest.approx(math.sin(199 + k)) for k in range(5)}
 
 
+def test_a_step_logged_again_replaces_its_point(store: TrackingStore) -> None:
+    """A resumed training replays the steps after the checkpoint it resumes from (SIGKILL while
+    the next checkpoint was still being written, after its points were sent): each step stays once."""
+    run_id = store.create_run("resumed")
+    other = store.create_run("other")
+    store.log_metrics(other, [("loss", 9.0, 3, 1.0)])
+    store.log_metrics(
+        run_id, [(key, 1.0 / step, step, float(step)) for step in (1, 2, 3, 4) for key in ("loss", "lr")]
+    )
+    replay = [(key, 2.0 / step, step, 10.0 + step) for step in (3, 4, 5) for key in ("loss", "lr")]
+    store.log_metrics(run_id, replay)
+    assert store.metric_history(run_id, "loss") == [
+        (1, 1.0, 1.0),
+        (2, 2.0, 0.5),
+        (3, 13.0, 2.0 / 3),
+        (4, 14.0, 0.5),
+        (5, 15.0, 0.4),
+    ]
+    assert store.count_metric_points(run_id) == 10
+    assert store.get_run(run_id).metrics == {"loss": 0.4, "lr": 0.4}
+    store.log_metrics(run_id, [("test_auroc", 0.7, 0, 20.0)])
+    store.log_metrics(run_id, [("test_auroc", 0.8, 0, 21.0)])  # evaluate run again
+    assert store.metric_history(run_id, "test_auroc") == [(0, 21.0, 0.8)]
+    assert store.get_run(run_id).metrics["test_auroc"] == 0.8
+    assert store.metric_history(other, "loss") == [(3, 1.0, 9.0)]
+
+
 def test_run_refs_statuses_and_deletion(store: TrackingStore) -> None:
     first = store.create_run("same")
     second = store.create_run("same")

@@ -234,39 +234,49 @@ class WorkflowEngine:
     # -- running -------------------------------------------------------------------------------
 
     def _execute(self, run: _Run) -> None:
-        eid, wf = run.eid, run.workflow
-        self.store.add_event(eid, "execution_started", data={"name": wf.name})
+        """Run the execution to its end; an error of the engine itself (the database went away)
+        fails the execution with one line instead of leaving it ``running``."""
+        try:
+            self.store.add_event(run.eid, "execution_started", data={"name": run.workflow.name})
+            self._finish(run, self._schedule(run))
+        except Exception as exc:
+            message = f"engine error: {_one_line(exc)}"
+            self.store.update_execution(run.eid, state="failed", error=message, ended=time.time())
+            self.store.add_event(run.eid, "execution_failed", data={"error": message})
+        finally:
+            with self._lock:
+                self._active.pop(run.eid, None)
+
+    def _schedule(self, run: _Run) -> dict[str, str]:
+        """Start every node whose parents finished, up to ``max_parallel`` at once, until none is
+        left; returns each node's final state (nodes never started are absent)."""
+        wf = run.workflow
         edges = [(edge.source, edge.target) for edge in wf.edges]
         order = topological_order([node.id for node in wf.nodes], edges)
         outputs: dict[str, Mapping[str, Any]] = {}
         states: dict[str, str] = {}
-        try:
-            with ThreadPoolExecutor(self.max_parallel, thread_name_prefix=f"node-{eid[:8]}") as pool:
-                running: dict[Future[tuple[str, Mapping[str, Any] | None]], str] = {}
-                while True:
-                    self._poll_cancel(run)
-                    for node_id in order:
-                        if node_id in states or len(running) >= self.max_parallel or run.cancel.is_set():
-                            continue
-                        parents = [source for source, target in edges if target == node_id]
-                        if all(states.get(parent) == "finished" for parent in parents):
-                            states[node_id] = "running"
-                            running[pool.submit(self._run_node, run, node_id, outputs)] = node_id
-                    if not running:
-                        break
-                    done, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        node_id = running.pop(future)
-                        state, result = future.result()
-                        states[node_id] = state
-                        if state == "finished" and result is not None:
-                            outputs[node_id] = result
-                        elif state == "failed":
-                            self._skip(run, node_id, edges, states)
-        finally:
-            with self._lock:
-                self._active.pop(eid, None)
-        self._finish(run, states)
+        with ThreadPoolExecutor(self.max_parallel, thread_name_prefix=f"node-{run.eid[:8]}") as pool:
+            running: dict[Future[tuple[str, Mapping[str, Any] | None]], str] = {}
+            while True:
+                self._poll_cancel(run)
+                for node_id in order:
+                    if node_id in states or len(running) >= self.max_parallel or run.cancel.is_set():
+                        continue
+                    parents = [source for source, target in edges if target == node_id]
+                    if all(states.get(parent) == "finished" for parent in parents):
+                        states[node_id] = "running"
+                        running[pool.submit(self._run_node, run, node_id, outputs)] = node_id
+                if not running:
+                    return states
+                done, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    node_id = running.pop(future)
+                    state, result = future.result()
+                    states[node_id] = state
+                    if state == "finished" and result is not None:
+                        outputs[node_id] = result
+                    elif state == "failed":
+                        self._skip(run, node_id, edges, states)
 
     def _poll_cancel(self, run: _Run) -> None:
         if not run.cancel.is_set() and self.store.execution_row(run.eid)["cancel_requested"]:

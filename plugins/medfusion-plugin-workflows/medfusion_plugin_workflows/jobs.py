@@ -205,21 +205,7 @@ class TrainingService:
     def recover(self) -> list[str]:
         """After a restart: re-attach running jobs whose process lives, settle the ones that
         ended, mark the rest ``interrupted``; returns the ids re-attached. Starts the scheduler."""
-        attached = []
-        for row in self.store.job_rows("running"):
-            if row["executor"] != self.executor.name or row["host"] != socket.gethostname():
-                continue
-            try:
-                code = self.executor.poll(row["handle"], Path(row["log_path"]))
-            except JobLost as exc:
-                self.store.update_job(
-                    row["id"], expect="running", state="interrupted", error=str(exc), ended=time.time()
-                )
-                continue
-            if code is None:
-                attached.append(row["id"])
-            else:
-                self._settle(row, code)
+        attached = self._watch()
         self._kick()
         return attached
 
@@ -245,9 +231,13 @@ class TrainingService:
             self._tick()
             self._wake.wait(TICK_S)
 
-    def _tick(self) -> None:
-        running = [row for row in self.store.job_rows("running") if row["host"] == socket.gethostname()]
-        for row in running:
+    def _watch(self) -> list[str]:
+        """Poll this executor's running jobs of this machine: settle the ones that ended, mark the
+        vanished ones ``interrupted``; returns the ids still running."""
+        alive = []
+        for row in self.store.job_rows("running"):
+            if row["executor"] != self.executor.name or row["host"] != socket.gethostname():
+                continue
             try:
                 code = self.executor.poll(row["handle"], Path(row["log_path"]))
             except JobLost as exc:
@@ -255,8 +245,14 @@ class TrainingService:
                     row["id"], expect="running", state="interrupted", error=str(exc), ended=time.time()
                 )
                 continue
-            if code is not None:
+            if code is None:
+                alive.append(row["id"])
+            else:
                 self._settle(row, code)
+        return alive
+
+    def _tick(self) -> None:
+        self._watch()
         busy = len(self.store.job_rows("running")) + len(self.store.job_rows("cancelling"))
         for row in self.store.job_rows("queued"):
             if busy >= self.max_concurrent:

@@ -87,15 +87,16 @@ class WorkflowStore:
         return eid
 
     def execution_row(self, eid: str) -> dict[str, Any]:
-        """The execution's row; an unknown id is a one-line :class:`~.errors.WorkflowError`."""
-        table = schema.workflow_executions
+        """The execution's row (``eid`` or a unique prefix of it); an unknown id is a one-line
+        :class:`~.errors.WorkflowError`."""
+        return self._by_prefix(schema.workflow_executions, eid, "execution", "see medfusion workflow status")
+
+    def _by_prefix(self, table: sa.Table, key: str, what: str, hint: str) -> dict[str, Any]:
         with self.reader.connect() as db:
-            rows = db.execute(sa.select(table).where(table.c.id.like(f"{eid}%"))).all()
+            rows = db.execute(sa.select(table).where(table.c.id.like(f"{key}%")).limit(2)).all()
         if len(rows) != 1:
             found = "no" if not rows else "more than one"
-            raise WorkflowError(
-                f"execution {eid!r}: {found} execution has this id (see medfusion workflow status)"
-            )
+            raise WorkflowError(f"{what} {key!r}: {found} {what} has this id ({hint})")
         return _row(rows[0])
 
     def execution_rows(self) -> list[dict[str, Any]]:
@@ -214,14 +215,8 @@ class WorkflowStore:
         return job_id
 
     def job_row(self, job_id: str) -> dict[str, Any]:
-        """The job's row; an unknown id is a one-line :class:`~.errors.WorkflowError`."""
-        table = schema.training_jobs
-        with self.reader.connect() as db:
-            rows = db.execute(sa.select(table).where(table.c.id.like(f"{job_id}%"))).all()
-        if len(rows) != 1:
-            found = "no" if not rows else "more than one"
-            raise WorkflowError(f"job {job_id!r}: {found} training job has this id")
-        return _row(rows[0])
+        """The job's row (``job_id`` or a unique prefix); an unknown id is a one-line error."""
+        return self._by_prefix(schema.training_jobs, job_id, "training job", "see the jobs list")
 
     def job_rows(self, state: str | None = None) -> list[dict[str, Any]]:
         """Jobs (of ``state``, when given), in queue order: priority first, then oldest."""

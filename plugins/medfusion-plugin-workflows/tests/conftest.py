@@ -1,5 +1,7 @@
-"""Fixtures: a plugin host with the workflows plugin (and the third-party ``step`` node), a
-SQLite store URL in a temp folder, and helpers to build workflows of ``step`` nodes."""
+"""Fixtures: a plugin host with the workflows plugin (and the third-party ``step`` node), store
+URLs (``url``: SQLite in a temp folder; ``store_url``: SQLite and a real PostgreSQL server, from
+:mod:`medfusion_plugin_tracking.testing`), helpers to build workflows of ``step`` nodes and a
+small demo dataset."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from medfusion_plugin_tracking.testing import postgres_server, store_url  # noqa: F401
 
 TESTS = Path(__file__).resolve().parent
 

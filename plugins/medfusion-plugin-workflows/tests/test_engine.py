@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy as sa
+from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_workflows.engine import WorkflowEngine
 from medfusion_plugin_workflows.errors import WorkflowError
 
@@ -15,12 +17,12 @@ def _recorded(path) -> list[str]:
 
 
 def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
-    steps_host, steps, url, tmp_path
+    steps_host, steps, store_url, tmp_path
 ) -> None:
     record = tmp_path / "record.txt"
     params = {"seconds": 1.0, "record": str(record)}
     doc = steps({"a": params, "b": params, "join": {"record": str(record)}}, [("a", "join"), ("b", "join")])
-    engine = WorkflowEngine(url, tmp_path / "runs", max_parallel=2)
+    engine = WorkflowEngine(store_url, tmp_path / "runs", max_parallel=2)
     first = engine.execution(engine.run(doc))
     assert first["state"] == "finished"
     assert sorted(first["nodes"]["join"]["outputs"]["names"]) == ["a", "b", "join"]
@@ -46,7 +48,7 @@ def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
     }
 
 
-def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_path) -> None:
+def test_a_failed_node_fails_only_its_descendants(steps_host, steps, store_url, tmp_path) -> None:
     record = tmp_path / "record.txt"
     doc = steps(
         {
@@ -57,7 +59,7 @@ def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_pa
         },
         [("bad", "after_bad"), ("sibling", "after_sibling")],
     )
-    engine = WorkflowEngine(url, tmp_path / "runs")
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     record_ = engine.execution(engine.run(doc))
     nodes = record_["nodes"]
     assert record_["state"] == "failed" and record_["error"] == "failed node(s): bad"
@@ -70,12 +72,12 @@ def test_a_failed_node_fails_only_its_descendants(steps_host, steps, url, tmp_pa
     assert {"node_failed", "node_skipped", "node_finished"} <= set(types)
 
 
-def test_cancel_terminates_running_nodes(steps_host, steps, url, tmp_path) -> None:
+def test_cancel_terminates_running_nodes(steps_host, steps, store_url, tmp_path) -> None:
     record = tmp_path / "record.txt"
     doc = steps(
         {"slow": {"seconds": 60, "record": str(record)}, "next": {"record": str(record)}}, [("slow", "next")]
     )
-    engine = WorkflowEngine(url, tmp_path / "runs")
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     eid = engine.start(doc)
     deadline = time.monotonic() + 60
     while engine.execution(eid)["nodes"]["slow"]["state"] != "running":
@@ -92,17 +94,42 @@ def test_cancel_terminates_running_nodes(steps_host, steps, url, tmp_path) -> No
         engine.cancel(eid)
 
 
-def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, url, tmp_path) -> None:
-    engine = WorkflowEngine(url, tmp_path / "runs")
+def test_events_resume_after_a_seq_and_bad_ids_are_one_line(steps_host, steps, store_url, tmp_path) -> None:
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     eid = engine.run(steps({"a": {}}, []))
     events = engine.events(eid)
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert engine.events(eid, after=events[1]["seq"]) == events[2:]
     assert set(events[0]) == {"seq", "type", "node", "data", "time"}
     assert [row["id"] for row in engine.executions()] == [eid]
+    with TrackingStore(store_url):  # the tracking store migrates the same database, beside us
+        tables = set(sa.inspect(engine.store.reader).get_table_names())
+    assert {"medfusion_workflows_alembic_version", "medfusion_tracking_version"} <= tables
+    assert {
+        "workflows",
+        "workflow_executions",
+        "node_executions",
+        "events",
+        "training_jobs",
+        "runs",
+    } <= tables
     with pytest.raises(WorkflowError, match="execution 'nope': no execution has this id"):
         engine.execution("nope")
     with pytest.raises(WorkflowError, match="only an interrupted, failed or cancelled"):
         engine.resume(eid)
     with pytest.raises(WorkflowError, match=r"steps: node 'a', kind: unknown node"):
         engine.run({**steps({"a": {}}, []), "nodes": [{"id": "a", "kind": "nope"}]})
+
+
+def test_an_engine_error_fails_the_execution_in_one_line(
+    steps_host, steps, url, tmp_path, monkeypatch
+) -> None:
+    engine = WorkflowEngine(url, tmp_path / "runs")
+
+    def broken(_key: str) -> None:
+        raise RuntimeError("database went away\nsecond line")
+
+    monkeypatch.setattr(engine.store, "cached", broken)
+    record = engine.execution(engine.run(steps({"a": {}}, [])))
+    assert record["state"] == "failed" and record["error"] == "engine error: RuntimeError: database went away"
+    assert engine.events(record["id"])[-1]["type"] == "execution_failed"

@@ -23,7 +23,7 @@ def _wait_for(predicate, what: str, timeout: float = 90.0) -> None:
         time.sleep(0.1)
 
 
-def test_kill_9_then_resume_runs_no_finished_node_again(steps_host, steps, url, tmp_path) -> None:
+def test_kill_9_then_resume_runs_no_finished_node_again(steps_host, steps, store_url, tmp_path) -> None:
     record = tmp_path / "record.txt"
     doc = steps(
         {
@@ -35,8 +35,8 @@ def test_kill_9_then_resume_runs_no_finished_node_again(steps_host, steps, url, 
     )
     path = tmp_path / "kill.medfusion"
     path.write_text(json.dumps(doc))
-    worker = subprocess.Popen([sys.executable, str(WORKER), url, str(tmp_path / "runs"), str(path)])
-    engine = WorkflowEngine(url, tmp_path / "runs")
+    worker = subprocess.Popen([sys.executable, str(WORKER), store_url, str(tmp_path / "runs"), str(path)])
+    engine = WorkflowEngine(store_url, tmp_path / "runs")
     try:
         _wait_for(
             lambda: (

@@ -1,0 +1,67 @@
+"""The data nodes on the demo data, in this process: dataset (checked, fingerprinted), split and
+k-fold configs that the core's config loader accepts, one-line errors for bad parameters."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from medfusion_plugin_workflows.context import EngineContext
+from medfusion_plugin_workflows.errors import WorkflowError
+from medfusion_plugin_workflows.nodes.data import (
+    DatasetNode,
+    DatasetParams,
+    KFoldNode,
+    KFoldParams,
+    SplitNode,
+    SplitParams,
+)
+
+from medfusion_core.config import load_config
+
+
+def _context(tmp_path, name: str) -> EngineContext:
+    lines: list[str] = []
+    return EngineContext(
+        work_dir=tmp_path / name,
+        runs_dir=tmp_path / "runs",
+        tracking_url=f"sqlite:///{tmp_path / 'medfusion.db'}",
+        cancel=threading.Event(),
+        emit=lines.append,
+        env={},
+    )
+
+
+def test_dataset_split_and_kfold(demo_config, tmp_path) -> None:
+    node = DatasetNode()
+    dataset = node.run(
+        {}, DatasetParams(config=str(demo_config), overrides=["seed=3"]), _context(tmp_path, "data")
+    )["dataset"]
+    assert dataset["patients"] == 40 and dataset["fingerprint"].startswith("sha256:")
+    assert load_config(dataset["config"], check=False).seed == 3
+    again = node.run({}, DatasetParams(config=str(demo_config)), _context(tmp_path, "again"))["dataset"]
+    assert again["fingerprint"] == dataset["fingerprint"]  # same files, same fingerprint
+
+    split = SplitNode().run({"dataset": dataset}, SplitParams(0.25, 0.25, 7), _context(tmp_path, "split"))[
+        "dataset"
+    ]
+    config = load_config(split["config"], check=False)
+    assert (config.data.val_fraction, config.data.test_fraction, config.seed) == (0.25, 0.25, 7)
+    with pytest.raises(WorkflowError, match="sum to less than 1"):
+        SplitNode().run({"dataset": dataset}, SplitParams(0.5, 0.5), _context(tmp_path, "bad"))
+
+    folds = KFoldNode().run({"dataset": split}, KFoldParams(k=3), _context(tmp_path, "folds"))["folds"]
+    loaded = [load_config(fold["config"], check=False) for fold in folds]
+    assert [(c.data.folds, c.data.fold, c.name) for c in loaded] == [
+        (3, i, f"demo-fold{i}") for i in range(3)
+    ]
+    assert yaml.safe_load(Path(folds[0]["config"]).read_text())["data"]["manifest"] == dataset["manifest"]
+    with pytest.raises(WorkflowError, match="k must be at least 2"):
+        KFoldNode().run({"dataset": split}, KFoldParams(k=1), _context(tmp_path, "k1"))
+
+
+def test_dataset_needs_a_source(tmp_path) -> None:
+    with pytest.raises(WorkflowError, match=r"give params\.config"):
+        DatasetNode().run({}, DatasetParams(), _context(tmp_path, "none"))
