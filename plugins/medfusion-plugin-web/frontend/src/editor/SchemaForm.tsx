@@ -72,20 +72,25 @@ function ScalarInput({ name, schema, value, onChange, disabled }: { name: string
         onChange={(e) => onChange(e.target.value === "" ? undefined : type === "integer" ? parseInt(e.target.value, 10) : Number(e.target.value))}
       />
     );
-  if (type === "array")
+  if (type === "array") {
+    const itemType = schema.items ? typeOf(schema.items) : "string";
+    const numeric = itemType === "number" || itemType === "integer";
+    const sep = numeric ? "," : "\n";
     return (
-      <Input
+      <textarea
+        className="mf-input"
         name={name}
         disabled={disabled}
-        placeholder="comma-separated"
-        value={Array.isArray(value) ? value.join(", ") : ""}
+        rows={numeric ? 1 : 3}
+        placeholder={numeric ? "comma-separated" : "one per line"}
+        value={Array.isArray(value) ? value.join(numeric ? ", " : "\n") : ""}
         onChange={(e) => {
-          const items = e.target.value.split(",").map((s) => s.trim()).filter(Boolean);
-          const itemType = schema.items ? typeOf(schema.items) : "string";
-          onChange(itemType === "number" || itemType === "integer" ? items.map(Number) : items);
+          const items = e.target.value.split(sep).map((s) => s.trim()).filter(Boolean);
+          onChange(numeric ? items.map(Number) : items);
         }}
       />
     );
+  }
   return <Input name={name} disabled={disabled} value={typeof value === "string" ? value : value === undefined || value === null ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />;
 }
 

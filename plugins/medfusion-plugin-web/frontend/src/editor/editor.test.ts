@@ -30,6 +30,19 @@ describe("edge type checks", () => {
     expect(compatible("Runs", "any")).toBe(true);
     expect(compatible("Runs", "Dataset")).toBe(false);
   });
+  it("lets a list input take single items and lists of its type", () => {
+    expect(compatible("run", "run[]")).toBe(true);
+    expect(compatible("run[]", "run[]")).toBe(true);
+    expect(compatible("run[]", "run")).toBe(false);
+    expect(compatible("dataset", "run[]")).toBe(false);
+    const kinds = new Map([...KINDS, ["many", kind("many", { runs: "Runs[]" }, {})]]);
+    const d = { ...doc(), nodes: [...doc().nodes, { id: "many", kind: "many", params: {}, position: { x: 0, y: 0 } }] };
+    const first = { source: "train", source_output: "runs", target: "many", target_input: "runs" };
+    const train2 = { ...d.nodes[1]!, id: "train_2" };
+    const nodes = [...d.nodes, train2];
+    expect(connectionProblem({ ...first, source: "train_2" }, nodes, [first], kinds)).toBeNull();
+    expect(connectionProblem(first, nodes, [first], kinds)).toMatch(/already connected/);
+  });
   it("names both ends of a mismatch", () => {
     const d = doc();
     const problem = connectionProblem({ source: "dataset", source_output: "dataset", target: "evaluate", target_input: "runs" }, d.nodes, d.edges, KINDS);
