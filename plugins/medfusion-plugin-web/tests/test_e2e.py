@@ -1,8 +1,8 @@
-"""End to end in headless Chromium against `medfusion serve` on loopback: a tiny model is trained
-(`--modalities all`, 2 epochs, 32 px, 24 patients) and evaluated into a fresh store, the server
-is started with an admin, and e2e/flow.mjs drives the app through the lifecycle (see its
-header). Screenshots of each page go to ``$MEDFUSION_WEB_SCREENSHOTS`` (default: the test's temp
-folder)."""
+"""End to end in headless Chromium against `medfusion serve` on loopback (a fresh store, an admin
+created at start): e2e/flow.mjs builds the quickstart workflow from the palette, runs it (three
+1-epoch trainings at 32 px on 40 demo patients, evaluate, compare, register, alias) and drives
+the app through the rest of the lifecycle (see its header). Screenshots of each page go to
+``$MEDFUSION_WEB_SCREENSHOTS`` (default: the test's temp folder)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from medfusion_plugin_web.frontend import FRONTEND, ensure_node_modules
 
 CLI = "import sys; from medfusion_core.cli import main; sys.argv = ['medfusion', *sys.argv[1:]]; main()"
 PASSWORD = "admin-password-1"
-PAGES = ["login", "dashboard", "datasets", "runs", "monitor", "compare", "models", "config", "executions",
-         "users", "viewer-models"]  # fmt: skip
+PAGES = ["login", "dashboard", "editor", "execution", "datasets", "runs", "monitor", "compare", "models",
+         "config", "executions", "users", "viewer-models"]  # fmt: skip
 
 
 def _env(url: str) -> dict[str, str]:
@@ -37,19 +36,6 @@ def medfusion(url: str, *args: str) -> None:
         [sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=_env(url), timeout=900
     )
     assert result.returncode == 0, f"medfusion {' '.join(args)}:\n{result.stderr[-3000:]}"
-
-
-def _tiny_config(demo: Path, runs_dir: Path) -> Path:
-    config = yaml.safe_load((demo / "config.yaml").read_text())
-    config["name"], config["runs_dir"] = "e2e", str(runs_dir)
-    config["data"]["image"]["size"] = [32, 32]
-    config["data"]["loader"] = {"batch_size": 8, "workers": 0}
-    config["model"]["backbone"] = {"name": "vit_tiny_patch16_224", "params": {"img_size": 32}}
-    config["trainer"]["params"] = {"epochs": 2, "lr": 0.001, "progress": "never", "log_every": 1}
-    config["evaluation"]["bootstrap"] = 10
-    path = demo / "e2e.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def _archive(demo: Path, out: Path) -> Path:
@@ -68,14 +54,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """A trained + evaluated tiny run in a fresh store, `medfusion serve` on it; yields the base
-    URL and the dataset archive to upload."""
+    """`medfusion serve` on a fresh store; yields the base URL and a demo dataset archive to
+    upload."""
     ensure_node_modules()
     root = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{root / 'store.db'}"
     medfusion(url, "demo-data", str(root / "demo"), "--patients", "24", "--seed", "3")
-    medfusion(url, "train", str(_tiny_config(root / "demo", root / "runs")), "--modalities", "all")
-    medfusion(url, "evaluate", str(root / "runs" / "e2e"))
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", CLI, "serve", "--port", str(port), "--create-admin", "admin",

@@ -29,11 +29,15 @@ export function NodeView({ data, selected }: NodeProps<FlowNode>) {
       {outputs.map(([name, type], i) => (
         <Handle key={`out-${name}`} id={name} type="source" position={Position.Right} style={{ top: portTop(i, outputs.length) }} title={`${name}: ${type}`} data-port={`${data.node.id}.out.${name}`} />
       ))}
-      {data.issues.map((issue) => (
-        <div key={issue} className="mf-node-issue" role="alert">
-          {issue}
+      {data.issues.length > 0 && (
+        <div className="mf-node-issues">
+          {data.issues.map((issue) => (
+            <div key={issue} className="mf-node-issue" role="alert">
+              {issue}
+            </div>
+          ))}
         </div>
-      ))}
+      )}
     </div>
   );
 }
