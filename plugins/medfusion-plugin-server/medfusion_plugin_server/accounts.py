@@ -125,12 +125,14 @@ class Accounts:
         return user_dict(user) if user else None
 
     def open_session(self, user_id: int, kind: str) -> tuple[str, str | None]:
-        """A new ``cookie`` session (token, CSRF token) or ``bearer`` token (token, None)."""
+        """A new ``cookie`` session (token, CSRF token) or ``bearer`` token (token, None);
+        expired sessions of every user are dropped on the way."""
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24) if kind == "cookie" else None
         now = time.time()
         lifetime = SESSION_SECONDS if kind == "cookie" else TOKEN_SECONDS
         with self.db.write() as session:
+            session.execute(delete(Session).where(Session.expires <= now))
             session.add(
                 Session(
                     token_hash=_digest(token),

@@ -59,3 +59,43 @@ def test_streams_need_a_token_and_system_stream_reports(sqlite_client: TestClien
             message = json.loads(socket.recv(timeout=20))
         assert message["type"] == "system"
         assert 0 < message["data"]["memory_used_bytes"] <= message["data"]["memory_total_bytes"]
+
+
+def _until_end(url: str) -> list[dict]:
+    messages: list[dict] = []
+    with connect(url, open_timeout=20) as socket:
+        while not messages or messages[-1]["type"] != "end":
+            messages.append(json.loads(socket.recv(timeout=300)))
+    return messages
+
+
+def test_execution_events_and_job_log_streams(sqlite_client: TestClient, bearer) -> None:
+    researcher = bearer(sqlite_client, "researcher")
+    token = researcher["Authorization"].split()[1]
+    document = {
+        "schema_version": 1,
+        "name": "data only",
+        "nodes": [
+            {"id": "data", "kind": "dataset", "params": {"demo_patients": 12}, "position": {"x": 0, "y": 0}}
+        ],
+        "edges": [],
+    }
+    saved = sqlite_client.post("/api/workflows", json=document, headers=researcher).json()
+    eid = sqlite_client.post(f"/api/workflows/{saved['id']}/executions", headers=researcher).json()["id"]
+    job = sqlite_client.post(
+        "/api/jobs",
+        json={"config": {"name": "broken", "data": {"manifest": "/nonexistent.csv"}}, "modalities": "fused"},
+        headers=researcher,
+    ).json()
+    with running_server(sqlite_client.app) as base:
+        events = _until_end(_ws_url(base, f"/api/ws/executions/{eid}?token={token}"))
+        assert events[-1]["data"] == {"state": "finished"}
+        assert any(m["data"].get("node") == "data" for m in events[:-1])
+        seqs = [m["seq"] for m in events[:-1]]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        replay = _until_end(_ws_url(base, f"/api/ws/executions/{eid}?token={token}&after={seqs[0]}"))
+        assert [m["seq"] for m in replay[:-1]] == seqs[1:]
+        log = _until_end(_ws_url(base, f"/api/ws/jobs/{job['id']}/log?token={token}"))
+    assert log[-1]["data"]["state"] == "failed"
+    text = "".join(m["data"]["text"] for m in log if m["type"] == "log")
+    assert "/nonexistent.csv" in text
