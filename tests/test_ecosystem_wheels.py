@@ -36,10 +36,20 @@ def _name(pyproject: Path) -> str:
 
 
 def _plugin_dependencies(pyproject: Path) -> set[str]:
-    """First-party plugins this package depends on (they come from the local wheels too)."""
-    requirements = tomllib.loads(pyproject.read_text())["project"].get("dependencies", [])
-    names = {canonicalize_name(Requirement(line).name) for line in requirements}
-    return {name for name in names if name.startswith("medfusion-plugin-")}
+    """First-party plugins this package depends on, directly or through another first-party
+    plugin (they come from the local wheels too)."""
+    by_name = {_name(path): path for path in PACKAGES}
+    found: set[str] = set()
+    pending = [pyproject]
+    while pending:
+        requirements = tomllib.loads(pending.pop().read_text())["project"].get("dependencies", [])
+        for line in requirements:
+            name = canonicalize_name(Requirement(line).name)
+            if name.startswith("medfusion-plugin-") and name not in found:
+                found.add(name)
+                if name in by_name:
+                    pending.append(by_name[name])
+    return found
 
 
 def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,59 @@
+"""What one server instance is configured with (from ``medfusion serve``'s options or a test)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import attrs
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` binds only the loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.frozen
+class Settings:
+    """Server settings.
+
+    Attributes:
+        url: the database URL (the tracking store's; the server tables live beside its tables).
+        runs_dir: the runs folder (training output; uploaded datasets go to ``runs_dir/datasets``).
+        cors_origins: origins allowed cross-origin requests (none: CORS closed).
+        max_upload_bytes: the largest accepted dataset archive.
+        max_unpacked_bytes: the largest total size of an archive's unpacked files.
+        max_members: the most files an archive may hold.
+        login_attempts: failed logins allowed per client and per username within ``login_window``.
+        login_window: seconds of the login rate limit's window.
+        secure_cookie: send the session cookie only over HTTPS (set behind a TLS proxy).
+        poll_seconds: how often the WebSocket streams look for new events.
+        max_parallel_nodes: workflow nodes run at once per execution.
+        max_jobs: training jobs run at once (default: 1 on CPU, one per GPU).
+    """
+
+    url: str
+    runs_dir: Path
+    cors_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
+    max_members: int = 200_000
+    login_attempts: int = 5
+    login_window: float = 60.0
+    secure_cookie: bool = False
+    poll_seconds: float = 0.05
+    max_parallel_nodes: int = 2
+    max_jobs: int | None = None
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where uploaded datasets are unpacked."""
+        return self.runs_dir / "datasets"
