@@ -166,6 +166,28 @@ def measure(
     return timings
 
 
+def compare_single_thread(
+    calls: dict[str, Callable[[], object]], *, work: int, repeats: int, title: str
+) -> dict[str, Timing]:
+    """:func:`measure` of every call on 1 thread, each processing ``work`` units."""
+    return measure(
+        [Contender(name, call, threads=1, work=work) for name, call in calls.items()],
+        repeats=repeats,
+        title=title,
+    )
+
+
+def thread_scaling(call: Callable[[], object], *, work: int, repeats: int, title: str) -> float:
+    """How many times faster ``call`` runs on 2 threads than on 1 (interleaved, median wall)."""
+    timings = measure(
+        [Contender(f"{n} thread(s)", call, threads=n, work=work) for n in (1, 2)],
+        repeats=repeats,
+        about_threads=True,
+        title=title,
+    )
+    return ratio(timings["1 thread(s)"], timings["2 thread(s)"])
+
+
 def _untimed(contender: Contender) -> None:
     _untimed_prepare(contender)
     contender.call()

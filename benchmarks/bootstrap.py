@@ -20,7 +20,7 @@ from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
-from _timing import Contender, measure, ratio
+from _timing import compare_single_thread, ratio, thread_scaling
 from medfusion_plugin_native import kernels as native
 
 from medfusion_core.kernels import REFERENCE, resample_indices
@@ -53,16 +53,11 @@ def main() -> None:
     for name in ("numpy", "sklearn"):
         agree = max(np.abs(a - b).max() for a, b in zip(results["native"], results[name], strict=True))
         print(f"max |native - {name}| over {RESAMPLES} resamples: {agree:.2e}")
-    single = measure(
-        [Contender(name, call, threads=1, work=RESAMPLES) for name, call in calls.items()],
-        repeats=REPEATS,
-        title=f"{RESAMPLES} resamples of {N}, 1 thread each",
+    single = compare_single_thread(
+        calls, work=RESAMPLES, repeats=REPEATS, title=f"{RESAMPLES} resamples of {N}, 1 thread each"
     )
-    scaling = measure(
-        [Contender(f"native_{n}", calls["native"], threads=n, work=RESAMPLES) for n in (1, 2)],
-        repeats=REPEATS * 3,
-        about_threads=True,
-        title="native kernel, 1 vs 2 threads",
+    scaling = thread_scaling(
+        calls["native"], work=RESAMPLES, repeats=REPEATS * 3, title="native kernel, 1 vs 2 threads"
     )
     print(
         result_line("bootstrap_native_vs_numpy_1thread", ratio(single["numpy"], single["native"]), ">=", 20)
@@ -75,7 +70,7 @@ def main() -> None:
     print(
         result_line(
             "bootstrap_native_scaling_1_to_2_threads",
-            ratio(scaling["native_1"], scaling["native_2"]),
+            scaling,
             ">=",
             1.7,
         )

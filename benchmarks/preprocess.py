@@ -35,7 +35,7 @@ from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import result_line
-from _timing import Contender, measure, ratio
+from _timing import compare_single_thread, ratio, thread_scaling
 from medfusion_plugin_native import kernels as native
 
 from medfusion_core.imageops import preprocess_into as reference
@@ -125,16 +125,11 @@ def run_case(kind: str) -> list[str]:
     batches = {name: np.empty(shape, np.float32) for name in names}
     calls = contenders(kind, images, batches)
     cv2.setNumThreads(1)
-    single = measure(
-        [Contender(name, call, threads=1, work=BATCH) for name, call in calls.items()],
-        repeats=REPEATS,
-        title=f"{kind}: per batch of {BATCH}, 1 thread each",
+    single = compare_single_thread(
+        calls, work=BATCH, repeats=REPEATS, title=f"{kind}: per batch of {BATCH}, 1 thread each"
     )
-    scaling = measure(
-        [Contender(f"native_{n}", calls["native"], threads=n, work=BATCH) for n in (1, 2)],
-        repeats=REPEATS * 3,
-        about_threads=True,
-        title=f"{kind}: native kernel, 1 vs 2 threads",
+    scaling = thread_scaling(
+        calls["native"], work=BATCH, repeats=REPEATS * 3, title=f"{kind}: native kernel, 1 vs 2 threads"
     )
     for name, batch in batches.items():
         print(f"  max |{name} - numpy reference| = {np.abs(batch - batches['numpy']).max():.3g}")
@@ -145,9 +140,7 @@ def run_case(kind: str) -> list[str]:
         result_line(f"{figure}_vs_torchvision_1thread", ratio(single["torchvision"], native_1), ">=", 2),
         result_line(f"{figure}_vs_opencv_1thread", ratio(single["opencv"], native_1), ">=", 1),
         result_line(f"{figure}_vs_pillow_1thread", ratio(single["pillow"], native_1), ">=", 1),
-        result_line(
-            f"{figure}_scaling_1_to_2_threads", ratio(scaling["native_1"], scaling["native_2"]), ">=", 1.7
-        ),
+        result_line(f"{figure}_scaling_1_to_2_threads", scaling, ">=", 1.7),
     ]
 
 
