@@ -82,10 +82,16 @@ class AugmentConfig:
 
 @attrs.frozen
 class ImageConfig:
-    """How images become tensors: size ``[H, W]`` or ``[D, H, W]``, channels, window, norm."""
+    """How images become tensors: size ``[H, W]`` or ``[D, H, W]``, channels, window, norm.
+
+    ``color`` says what to do with a 2D image whose channels differ from ``channels`` (a colour
+    file into a grayscale backbone or the reverse): ``convert`` (colour to luminance, grayscale
+    repeated into every channel) or ``keep`` (the file's channels must equal ``channels``). Unset,
+    such an image is refused with a message naming this option: never a silent guess."""
 
     size: list[int] = attrs.field(factory=lambda: [64, 64])
     channels: int = 1
+    color: Literal["convert", "keep"] | None = None
     window: list[float] | None = None
     mean: list[float] = attrs.field(factory=lambda: [0.5])
     std: list[float] = attrs.field(factory=lambda: [0.25])
