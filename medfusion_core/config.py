@@ -142,7 +142,7 @@ class TaskConfig:
 class EvaluationConfig:
     """Report settings: bootstrap resamples, threshold rule, unimodal baselines."""
 
-    bootstrap: int = 1000
+    bootstrap: int = 2000
     threshold: Literal["youden", "sensitivity"] = "youden"
     target_sensitivity: float = 0.9
     baselines: bool = True

@@ -122,7 +122,7 @@ def evaluate_binary(
     *,
     threshold_rule: str = "youden",
     target_sensitivity: float = 0.9,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     label: str = "model",

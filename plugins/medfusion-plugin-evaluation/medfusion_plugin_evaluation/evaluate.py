@@ -18,7 +18,7 @@ def evaluate_model(
     task: str,
     threshold_rule: str = "youden",
     target_sensitivity: float = 0.9,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     class_names: Sequence[str] | None = None,
@@ -31,7 +31,7 @@ def evaluate_model(
     check_task(task)
     if n_resamples < 0:
         raise EvaluationError(
-            f"evaluation.bootstrap: {n_resamples} resamples; use 0 (no CIs) or more, e.g. 1000"
+            f"evaluation.bootstrap: {n_resamples} resamples; use 0 (no CIs) or more, e.g. 2000"
         )
     common = {"n_resamples": n_resamples, "seed": seed, "subgroups": subgroups, "label": label}
     if task == "binary":

@@ -89,7 +89,7 @@ def write_report(
     task: str,
     threshold_rule: str = "youden",
     target_sensitivity: float = 0.9,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     class_names: Sequence[str] | None = None,

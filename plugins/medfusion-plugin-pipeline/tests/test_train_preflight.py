@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from medfusion_plugin_pipeline.demo import write_demo
 from medfusion_plugin_pipeline.training import train_run
 
 from medfusion_core import runs
@@ -19,21 +18,6 @@ from medfusion_core.commands.validate import command as validate_command
 from medfusion_core.config import load_config
 from medfusion_core.data import prepare_data
 from medfusion_core.errors import ConfigError, DataError, MedFusionError
-
-
-def _demo(folder: Path, patients: int, *, batch_size: int = 8, **changes: dict) -> Path:
-    """A small demo dataset with a tiny backbone, 1 epoch; returns its config file."""
-    write_demo(folder, patients=patients, seed=3)
-    config = yaml.safe_load((folder / "config.yaml").read_text())
-    config["model"]["backbone"] = {"name": "tiny"}
-    config["data"]["image"]["size"] = [32, 32]
-    config["data"]["loader"]["batch_size"] = batch_size
-    config["trainer"]["params"] = {"epochs": 1, "lr": 0.01, "progress": "never"}
-    config["runs_dir"] = str(folder / "runs")
-    for section, values in changes.items():
-        config[section].update(values)
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    return folder / "config.yaml"
 
 
 def _validate(config: Path, *args: str) -> MedFusionError | None:
@@ -45,8 +29,8 @@ def _validate(config: Path, *args: str) -> MedFusionError | None:
     return result.exception
 
 
-def test_a_corrupt_test_split_image_fails_train_before_the_first_step(host, tmp_path):
-    config_file = _demo(tmp_path / "data", 20)
+def test_a_corrupt_test_split_image_fails_train_before_the_first_step(host, tiny_demo, tmp_path):
+    config_file = tiny_demo(tmp_path / "data", 20)
     config = load_config(config_file)
     data = prepare_data(config)
     test_patient = int(data.indices("test")[0])
@@ -74,8 +58,8 @@ def test_a_corrupt_test_split_image_fails_train_before_the_first_step(host, tmp_
     assert _validate(config_file) is None  # without --data the files are not decoded
 
 
-def test_validate_refuses_what_train_refuses(host, tmp_path):
-    config_file = _demo(tmp_path / "data", 12)
+def test_validate_refuses_what_train_refuses(host, tiny_demo, tmp_path):
+    config_file = tiny_demo(tmp_path / "data", 12)
     good = load_config(config_file)
     assert _validate(config_file, "--data") is None
     bad_configs = {
@@ -100,8 +84,8 @@ def _as_dict(config) -> dict:
     return config_to_dict(config)
 
 
-def test_seventeen_patients_with_batch_size_four_train(host, tmp_path):
-    config_file = _demo(tmp_path / "data", 17, batch_size=4)
+def test_seventeen_patients_with_batch_size_four_train(host, tiny_demo, tmp_path):
+    config_file = tiny_demo(tmp_path / "data", 17, batch_size=4)
     _with_splits(config_file, ["train"] * 9 + ["val"] * 4 + ["test"] * 4)  # 9 = 4 + 4 + a batch of one
     config = load_config(config_file)
     loader = prepare_data(config).loader("train")
@@ -126,8 +110,8 @@ def _with_splits(config_file: Path, splits: list[str]) -> Path:
     return config_file
 
 
-def test_a_training_split_too_small_is_named(host, tmp_path):
-    config_file = _demo(tmp_path / "data", 10, batch_size=64)
+def test_a_training_split_too_small_is_named(host, tiny_demo, tmp_path):
+    config_file = tiny_demo(tmp_path / "data", 10, batch_size=64)
     result = CliRunner().invoke(validate_command, [str(config_file)])
     assert result.exit_code == 0, result.output
     assert "fewer than data.loader.batch_size 64: each epoch is one batch of" in result.output
