@@ -140,9 +140,11 @@ class TaskConfig:
 
 @attrs.frozen
 class EvaluationConfig:
-    """Report settings: bootstrap resamples, threshold rule, unimodal baselines."""
+    """Report settings: bootstrap resamples, threshold rule, decision-curve range, unimodal baselines."""
 
     bootstrap: int = 2000
+    #: Threshold probabilities of the decision curve: ``[low, high]``, in steps of 0.01.
+    decision_range: list[float] = attrs.field(factory=lambda: [0.01, 0.99])
     threshold: Literal["youden", "sensitivity"] = "youden"
     target_sensitivity: float = 0.9
     baselines: bool = True

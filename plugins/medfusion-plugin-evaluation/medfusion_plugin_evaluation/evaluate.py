@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from medfusion_plugin_evaluation.binary import BinaryEvaluation, evaluate_binary
+from medfusion_plugin_evaluation.decision import DEFAULT_RANGE
 from medfusion_plugin_evaluation.multiclass import MulticlassEvaluation, evaluate_multiclass
 from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions, check_task
 from medfusion_plugin_evaluation.regression import RegressionEvaluation, evaluate_regression
@@ -23,10 +24,12 @@ def evaluate_model(
     subgroups: Sequence[str] = (),
     class_names: Sequence[str] | None = None,
     label: str = "model",
+    decision_range: tuple[float, float] | list[float] = DEFAULT_RANGE,
 ) -> Evaluation:
     """Evaluate ``predictions`` for ``task`` ("binary", "multiclass" or "regression").
 
-    Threshold settings apply to binary tasks, ``class_names`` to multi-class tasks.
+    Threshold settings and ``decision_range`` (the decision curve's threshold probabilities) apply
+    to binary tasks, ``class_names`` to multi-class tasks.
     """
     check_task(task)
     if n_resamples < 0:
@@ -36,7 +39,11 @@ def evaluate_model(
     common = {"n_resamples": n_resamples, "seed": seed, "subgroups": subgroups, "label": label}
     if task == "binary":
         return evaluate_binary(
-            predictions, threshold_rule=threshold_rule, target_sensitivity=target_sensitivity, **common
+            predictions,
+            threshold_rule=threshold_rule,
+            target_sensitivity=target_sensitivity,
+            decision_range=decision_range,
+            **common,
         )
     if task == "multiclass":
         return evaluate_multiclass(predictions, class_names=class_names, **common)

@@ -35,6 +35,7 @@ from medfusion_core.runs import atomic_write, write_text
 from medfusion_plugin_evaluation.bootstrap import LEVEL
 from medfusion_plugin_evaluation.compare import compare_to_baselines
 from medfusion_plugin_evaluation.context import EvaluationContext
+from medfusion_plugin_evaluation.decision import DEFAULT_RANGE
 from medfusion_plugin_evaluation.evaluate import Evaluation, evaluate_model
 from medfusion_plugin_evaluation.parts import render_parts, report_specs
 from medfusion_plugin_evaluation.pdf import to_pdf
@@ -75,6 +76,7 @@ def report_options(config: ExperimentConfig) -> dict[str, Any]:
         "threshold_rule": config.evaluation.threshold,
         "target_sensitivity": config.evaluation.target_sensitivity,
         "n_resamples": config.evaluation.bootstrap,
+        "decision_range": tuple(config.evaluation.decision_range),
         "seed": config.seed,
         "subgroups": list(config.data.subgroups),
         "class_names": config.task.classes,
@@ -98,6 +100,7 @@ def write_report(
     reference: str = "fused",
     run_dir: Path | None = None,
     config: ExperimentConfig | None = None,
+    decision_range: tuple[float, float] = DEFAULT_RANGE,
 ) -> ReportFiles:
     """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html``,
     ``report.pdf`` (the same sections with their figures), PNGs and
@@ -127,6 +130,7 @@ def write_report(
             subgroups=subgroups,
             class_names=class_names,
             label=label,
+            decision_range=decision_range,
         )
         for label, predictions in ordered.items()
     }
@@ -139,6 +143,7 @@ def write_report(
         "seed": seed,
         "ci_level": LEVEL,
         "subgroups": list(subgroups),
+        "decision_range": list(decision_range),
     }
     metrics = {
         "title": title,

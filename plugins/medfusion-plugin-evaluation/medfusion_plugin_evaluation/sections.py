@@ -31,12 +31,14 @@ class Summary:
             f"bootstrap ({settings['n_resamples']} resamples of the test set, seed {settings['seed']})."
         )
         if context.task == "binary":
+            low, high = settings["decision_range"]
             intro += (
                 " Sensitivity, specificity, PPV, NPV, accuracy and F1 use each model's threshold chosen on "
                 "its validation predictions (Threshold row). Estimators: AUROC is the trapezoid area under "
                 "the empirical ROC curve (equal to the Mann-Whitney statistic, ties counting one half); "
                 "AUPRC is the average precision (precision summed over recall steps, not a trapezoid); "
-                "Brier is the mean squared error of P(positive); ECE uses 10 equal-width bins."
+                "Brier is the mean squared error of P(positive); ECE uses 10 equal-width bins. The decision "
+                f"curve covers threshold probabilities {low:g} to {high:g} (evaluation.decision_range)."
             )
         return ReportSection(
             heading="Summary",
