@@ -95,3 +95,21 @@ def test_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
         runs.load_checkpoint(path)
     message = str(info.value)
     assert str(path) in message and "not a checkpoint" in message and "pickled" not in message
+
+
+def test_unseen_categories_and_unknown_labels_are_counted(tmp_path):
+    from medfusion_core.config import TaskConfig
+    from medfusion_core.data import TabularPreprocessor
+    from medfusion_core.data.labels import encode_labels
+
+    train = pd.DataFrame({"sex": ["F", "M", None]})
+    tabular = TabularPreprocessor.fit(train, [], ["sex"])
+    new = pd.DataFrame({"sex": ["F", "X", "X", None, "Y"]})
+    assert tabular.unseen_categories(new) == {"sex": {"X": 2, "Y": 1}}
+    assert tabular.unseen_categories(train) == {}
+    task = TaskConfig(type="multiclass", classes=["a", "b"])
+    with pytest.raises(
+        DataError,
+        match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'\)",
+    ):
+        encode_labels(np.array(["a", "c", "b", "d", "c"], dtype=object), task, tmp_path / "m.csv", "y")

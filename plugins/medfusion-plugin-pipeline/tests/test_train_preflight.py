@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from medfusion_plugin_pipeline.prediction import predict_manifest
 from medfusion_plugin_pipeline.training import train_run
 
 from medfusion_core import runs
@@ -84,7 +85,7 @@ def _as_dict(config) -> dict:
     return config_to_dict(config)
 
 
-def test_seventeen_patients_with_batch_size_four_train(host, tiny_demo, tmp_path):
+def test_seventeen_patients_with_batch_size_four_train(host, tiny_demo, tmp_path, capsys):
     config_file = tiny_demo(tmp_path / "data", 17, batch_size=4)
     _with_splits(config_file, ["train"] * 9 + ["val"] * 4 + ["test"] * 4)  # 9 = 4 + 4 + a batch of one
     config = load_config(config_file)
@@ -96,6 +97,19 @@ def test_seventeen_patients_with_batch_size_four_train(host, tiny_demo, tmp_path
     assert set(summaries) == {"fused", "image", "clinical"}
     epochs = [r for r in runs.read_jsonl(paths.variant("fused").metrics) if r["event"] == "epoch"]
     assert len(epochs) == 1 and np.isfinite(epochs[0]["train_loss"])
+
+    # predict: categories never seen in training are reported with the count and column
+    table = pd.read_csv(config.data.manifest, dtype=str).drop(columns=["label"])
+    table.loc[[0, 1, 2], "sex"] = ["X", "X", "unknown"]
+    new_manifest = tmp_path / "data" / "new.csv"
+    table.to_csv(new_manifest, index=False)
+    capsys.readouterr()
+    predict_manifest(paths.root, new_manifest, tmp_path / "predictions.csv")
+    warning = capsys.readouterr().err.strip()
+    assert warning == (
+        f"warning: {new_manifest}: column 'sex': 3 patient(s) with categories never seen in training: "
+        "'X' (2), 'unknown' (1); they are encoded as missing (all zeros)"
+    )
 
 
 def _with_splits(config_file: Path, splits: list[str]) -> Path:
