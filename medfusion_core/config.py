@@ -18,7 +18,7 @@ import cattrs
 import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from medfusion_core.errors import ConfigError, MedFusionError
+from medfusion_core.errors import ComponentNotFoundError, ConfigError, MedFusionError
 
 
 @attrs.frozen
@@ -310,6 +310,10 @@ def check_components(config: ExperimentConfig, source: str) -> None:
             continue
         try:
             spec = registry.resolve(kind, component.name)
+        except ComponentNotFoundError as exc:
+            from medfusion_core.catalogue import provider_hint
+
+            raise ConfigError(f"{source}: {path}.name: {exc}{provider_hint(kind, component.name)}") from None
         except MedFusionError as exc:
             raise ConfigError(f"{source}: {path}.name: {exc}") from None
         if spec.params is None:

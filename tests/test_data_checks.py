@@ -113,3 +113,21 @@ def test_unseen_categories_and_unknown_labels_are_counted(tmp_path):
         match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'\)",
     ):
         encode_labels(np.array(["a", "c", "b", "d", "c"], dtype=object), task, tmp_path / "m.csv", "y")
+
+
+def test_a_component_of_a_plugin_no_longer_installed_names_the_package(medfusion_host, tmp_path):
+    from medfusion_core.config import check_components
+    from medfusion_core.errors import ConfigError
+
+    config = structure_config(
+        {"name": "t", "data": {"manifest": "m.csv"}, "model": {"fusion": {"name": "gated"}}}, "t.yaml"
+    )  # an empty host: no plugin is installed
+    with pytest.raises(ConfigError) as info:
+        check_components(config, "t.yaml")
+    message = str(info.value)
+    assert message.startswith("t.yaml: model.backbone.name: unknown backbone 'resnet18'")
+    assert message.endswith(
+        "; backbone 'resnet18' comes with the plugin package medfusion-plugin-cnn: install it with "
+        "'medfusion install medfusion-plugin-cnn' (or 'uv pip install medfusion-plugin-cnn' / "
+        "'pip install medfusion-plugin-cnn')"
+    )
