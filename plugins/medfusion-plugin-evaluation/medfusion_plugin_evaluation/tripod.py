@@ -39,17 +39,28 @@ def _split_rows(cohort: Cohort, counts: Callable[[str], list[int]]) -> list[list
     return [[split, str(cohort.patients[split]), *map(str, counts(split))] for split in SPLITS]
 
 
-class CohortPart:
+class _CohortSection:
+    """A part made from the run's cohort: ``render`` is ``None`` without a run, else
+    :meth:`section`."""
+
+    def render(self, context: EvaluationContext) -> ReportSection | None:
+        """This part's section; ``None`` without a run."""
+        cohort = load_cohort(context)
+        return None if cohort is None else self.section(context, cohort)
+
+    def section(self, context: EvaluationContext, cohort: Cohort) -> ReportSection:
+        """The section for ``cohort`` (subclasses)."""
+        raise NotImplementedError
+
+
+class CohortPart(_CohortSection):
     """Patients, views and class balance per split, and how the splits were made."""
 
     title = COHORT
     order = 12
 
-    def render(self, context: EvaluationContext) -> ReportSection | None:
-        """One row per split; ``None`` without a run."""
-        cohort = load_cohort(context)
-        if cohort is None:
-            return None
+    def section(self, context: EvaluationContext, cohort: Cohort) -> ReportSection:
+        """One row per split."""
         classes = sorted({name for split in SPLITS for name in cohort.classes[split]})
         rows = _split_rows(
             cohort, lambda split: [cohort.views[split], *(cohort.classes[split].get(c, 0) for c in classes)]
@@ -63,18 +74,15 @@ class CohortPart:
         )
 
 
-class MissingDataPart:
+class MissingDataPart(_CohortSection):
     """Patients without images and missing clinical values per split, and the reference model's
     AUROC on test patients with complete and with incomplete data."""
 
     title = MISSING
     order = 14
 
-    def render(self, context: EvaluationContext) -> ReportSection | None:
-        """The missing-data tables; ``None`` without a run."""
-        cohort = load_cohort(context)
-        if cohort is None:
-            return None
+    def section(self, context: EvaluationContext, cohort: Cohort) -> ReportSection:
+        """The missing-data tables."""
         columns = list(cohort.missing["train"])
         header = ["Split", "Patients", "Without images", *(f"missing {c}" for c in columns)]
         rows = _split_rows(
