@@ -21,6 +21,7 @@ This module never imports torch or any plugin.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import importlib.metadata as md
 import importlib.resources
@@ -399,3 +400,28 @@ def update_registry(root: Path) -> list[Path]:
             path.write_text(text, encoding="utf-8")
             changed.append(path)
     return changed
+
+
+def provider_hint(kind: str, name: str) -> str:
+    """``"; <kind> <name> comes with <package>: install it with ..."`` when a catalogued plugin
+    offers component ``name`` of ``kind`` (matching family patterns such as ``timm:*``), else
+    ``""``. Catalogue problems give no hint rather than a second error."""
+    try:
+        entries = load_catalogue()
+    except MedFusionError:
+        return ""
+    spellings = {name, name.rpartition(":")[2]}  # "plugin:name" names the component "name"
+    packages = [
+        entry.name
+        for entry in entries
+        if any(
+            fnmatch.fnmatchcase(s, offered) for s in spellings for offered in entry.components.get(kind, [])
+        )
+    ]
+    if not packages:
+        return ""
+    package = packages[0]
+    return (
+        f"; {kind} {name!r} comes with the plugin package {package}: install it with "
+        f"'medfusion install {package}' (or 'uv pip install {package}' / 'pip install {package}')"
+    )

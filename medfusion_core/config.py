@@ -18,7 +18,7 @@ import cattrs
 import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from medfusion_core.errors import ConfigError, MedFusionError
+from medfusion_core.errors import ComponentNotFoundError, ConfigError, MedFusionError
 
 
 @attrs.frozen
@@ -82,10 +82,16 @@ class AugmentConfig:
 
 @attrs.frozen
 class ImageConfig:
-    """How images become tensors: size ``[H, W]`` or ``[D, H, W]``, channels, window, norm."""
+    """How images become tensors: size ``[H, W]`` or ``[D, H, W]``, channels, window, norm.
+
+    ``color`` says what to do with a 2D image whose channels differ from ``channels`` (a colour
+    file into a grayscale backbone or the reverse): ``convert`` (colour to luminance, grayscale
+    repeated into every channel) or ``keep`` (the file's channels must equal ``channels``). Unset,
+    such an image is refused with a message naming this option: never a silent guess."""
 
     size: list[int] = attrs.field(factory=lambda: [64, 64])
     channels: int = 1
+    color: Literal["convert", "keep"] | None = None
     window: list[float] | None = None
     mean: list[float] = attrs.field(factory=lambda: [0.5])
     std: list[float] = attrs.field(factory=lambda: [0.25])
@@ -134,9 +140,11 @@ class TaskConfig:
 
 @attrs.frozen
 class EvaluationConfig:
-    """Report settings: bootstrap resamples, threshold rule, unimodal baselines."""
+    """Report settings: bootstrap resamples, threshold rule, decision-curve range, unimodal baselines."""
 
-    bootstrap: int = 1000
+    bootstrap: int = 2000
+    #: Threshold probabilities of the decision curve: ``[low, high]``, in steps of 0.01.
+    decision_range: list[float] = attrs.field(factory=lambda: [0.01, 0.99])
     threshold: Literal["youden", "sensitivity"] = "youden"
     target_sensitivity: float = 0.9
     baselines: bool = True
@@ -302,6 +310,10 @@ def check_components(config: ExperimentConfig, source: str) -> None:
             continue
         try:
             spec = registry.resolve(kind, component.name)
+        except ComponentNotFoundError as exc:
+            from medfusion_core.catalogue import provider_hint
+
+            raise ConfigError(f"{source}: {path}.name: {exc}{provider_hint(kind, component.name)}") from None
         except MedFusionError as exc:
             raise ConfigError(f"{source}: {path}.name: {exc}") from None
         if spec.params is None:

@@ -142,11 +142,19 @@ def test_info_unknown_suggests_and_fails():
 
 
 def test_validate_accepts_a_good_config(tmp_path):
-    (tmp_path / "m.csv").write_text("patient_id,image,label\np1,a.png,1\n")
+    (tmp_path / "m.csv").write_text(
+        "patient_id,age,label\n" + "".join(f"p{i},{i},{i % 2}\n" for i in range(8))
+    )
     config = tmp_path / "c.yaml"
     config.write_text(
-        yaml.safe_dump({"name": "x", "data": {"manifest": "m.csv"}, "model": {"modalities": "clinical"}})
+        yaml.safe_dump(
+            {
+                "name": "x",
+                "data": {"manifest": "m.csv", "images": [], "numeric": ["age"]},
+                "model": {"modalities": "clinical"},
+            }
+        )
     )
-    result = run_cli("validate", str(config))
+    result = run_cli("validate", str(config), "--modalities", "clinical")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"ok: {config} is valid")

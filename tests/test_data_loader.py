@@ -196,7 +196,9 @@ def test_wrong_image_layout_names_row_and_file(tmp_path):
     }
     data = prepare_data(structure_config({"name": "t", "data": fields}, "t.yaml"))
     with pytest.raises(
-        DataError, match=r"m\.csv: row 1: .*rgb\.npy: shape \(8, 8, 3\).*data\.image\.channels"
+        DataError,
+        match=r"m\.csv: row 1: .*rgb\.npy: a 3-channel colour image \(shape \(8, 8, 3\)\) into 1 "
+        r"channel\(s\); set data\.image\.color: convert",
     ):
         next(data.loader("all").iter_batches(0))
 

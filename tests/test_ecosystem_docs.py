@@ -62,7 +62,7 @@ def test_config_page_documents_every_field_of_every_section():
         assert f"({name})" in page, f"section for {name} missing"
         for field in attrs.fields(cls):
             assert f"| `{field.name}` |" in page, f"{name}.{field.name} missing"
-    assert "| `bootstrap` | `int` | `1000` |" in page
+    assert "| `bootstrap` | `int` | `2000` |" in page
     assert "| `modalities` | `Literal['fused', 'image', 'clinical']` | `\"fused\"` |" in page
 
 

@@ -1,4 +1,5 @@
-"""Options shared by the commands that use one trained model of a run (export, predict)."""
+"""Options shared by commands: one trained model of a run (export, predict), the variants to
+train or check (train, validate)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,23 @@ def out_and_variant_options(
         )(command)
 
     return decorate
+
+
+#: ``--modalities`` choices -> the variants trained (``train``) or built (``validate``).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "fused": ("fused",),
+    "image": ("image",),
+    "clinical": ("clinical",),
+    "all": ("fused", "image", "clinical"),
+}
+
+
+def modalities_option(help_text: str) -> Callable[[F], F]:
+    """``--modalities fused|image|clinical|all`` (default ``fused``)."""
+    return click.option(
+        "--modalities",
+        type=click.Choice(list(VARIANTS)),
+        default="fused",
+        show_default=True,
+        help=help_text,
+    )

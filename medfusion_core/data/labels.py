@@ -53,8 +53,10 @@ def encode_labels(raw: np.ndarray, task: TaskConfig, source: Path, column: str =
     index = {name: i for i, name in enumerate(classes)}
     unknown = [t for t in text if t not in index]
     if unknown:
+        values = ", ".join(repr(v) for v in sorted(set(unknown))[:5])
         raise DataError(
-            f"{source}: column {column!r}: label {unknown[0]!r} is not one of task.classes {classes}"
+            f"{source}: column {column!r}: label {unknown[0]!r} is not one of task.classes {classes} "
+            f"({len(unknown)} patient(s) with unknown labels: {values}); fix the labels or task.classes"
         )
     codes = np.array([index[t] for t in text], dtype=np.int64)
     _check_two_classes(codes, classes, source, column)

@@ -39,7 +39,8 @@ class BatchLoader:
         split: ``train``, ``val``, ``test`` or ``all``.
         train: shuffle and augment (default: ``split == "train"``).
         batch_size, backend, workers: override ``data.loader`` (``auto`` means ``threads``).
-        drop_last: drop a final incomplete batch.
+        drop_last: drop a final incomplete batch (otherwise a training epoch's final batch of one
+            patient is merged into the batch before it, see :attr:`merges_last`).
         cache: keep decoded images in memory (up to a budget).
     """
 
@@ -72,10 +73,17 @@ class BatchLoader:
         self.views = data.manifest.max_views
         self.writer = SampleWriter(data.config, data.manifest, ImageCache() if cache else ImageCache(0))
 
+    @property
+    def merges_last(self) -> bool:
+        """Whether a training epoch's final batch of one patient is merged into the batch before
+        it (a batch of one breaks BatchNorm's training statistics)."""
+        full, rest = divmod(len(self.indices), self.batch_size)
+        return self.train and not self.drop_last and rest == 1 and full >= 1
+
     def __len__(self) -> int:
         """Number of batches per epoch."""
         full, rest = divmod(len(self.indices), self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
+        return full + (1 if rest and not self.drop_last and not self.merges_last else 0)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self.iter_batches(0)
@@ -95,6 +103,8 @@ class BatchLoader:
 
         order, size = self.epoch_order(epoch), self.batch_size
         batches = [order[b * size : (b + 1) * size] for b in range(start_batch, len(self))]
+        if self.merges_last and batches and start_batch < len(self):
+            batches[-1] = order[(len(self) - 1) * size :]
         if shard[1] == 1:
             return batches
         return [batch[slice(*shard_bounds(len(batch), *shard))] for batch in batches]

@@ -48,6 +48,7 @@ class Manifest:
         labels: the raw label of each patient (object array; ``None`` when not required).
         splits: the canonical split name of each patient, or ``None`` without a split column.
         subgroups: one row per patient with the subgroup columns.
+        sources: per patient, the ``(1-based data row, column)`` each view comes from.
     """
 
     path: Path
@@ -59,6 +60,7 @@ class Manifest:
     labels: np.ndarray
     splits: list[str] | None
     subgroups: pd.DataFrame
+    sources: list[list[tuple[int, str]]] = attrs.field(factory=list)
 
     @property
     def max_views(self) -> int:
@@ -80,6 +82,10 @@ def read_table(path: Path) -> pd.DataFrame:
             return table.astype(object).where(table.notna(), np.nan)
         if suffix in (".csv", ".tsv", ".txt"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{path}: the manifest is empty (no header, no rows); write a header line and one row per image"
+        ) from None
     except Exception as exc:  # pandas/pyarrow raise many types for bad files
         reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         raise DataError(f"{path}: cannot read the manifest ({reason})") from None
@@ -139,6 +145,11 @@ def load_manifest(config: DataConfig, *, require_label: bool = True) -> Manifest
     """
     path = Path(config.manifest)
     table = read_table(path).reset_index(drop=True)
+    if table.empty:
+        raise DataError(
+            f"{path}: the manifest has a header but no data rows; add one row per image "
+            f"(columns: {', '.join(map(str, table.columns))})"
+        )
     _check_columns(table, config, path, require_label)
     base = path.parent
     ids = table[config.patient_id].map(_text)
@@ -150,9 +161,9 @@ def load_manifest(config: DataConfig, *, require_label: bool = True) -> Manifest
     for row, patient in enumerate(ids):
         order.setdefault(patient, []).append(row)
     first_rows = [rows[0] for rows in order.values()]
-    views, masks = [], []
+    views, masks, sources = [], [], []
     for rows in order.values():
-        patient_views, patient_masks = [], []
+        patient_views, patient_masks, patient_sources = [], [], []
         for row in rows:
             mask_cell = _text(table[config.mask].iloc[row]) if config.mask else None
             mask_parts = mask_cell.split(MASK_SEPARATOR) if mask_cell else []
@@ -161,10 +172,12 @@ def load_manifest(config: DataConfig, *, require_label: bool = True) -> Manifest
                 if cell is None:
                     continue
                 patient_views.append(_resolve(cell, base, path, row, column))
+                patient_sources.append((row + 1, column))
                 part = mask_parts[position].strip() if position < len(mask_parts) else ""
                 patient_masks.append(_resolve(part, base, path, row, config.mask) if part else None)
         views.append(patient_views)
         masks.append(patient_masks)
+        sources.append(patient_sources)
     if require_label:
         labels = _per_patient(table, config.label, order, path)
     else:
@@ -191,6 +204,7 @@ def load_manifest(config: DataConfig, *, require_label: bool = True) -> Manifest
         labels=labels,
         splits=splits,
         subgroups=subgroups,
+        sources=sources,
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from medfusion_core.config import ExperimentConfig
+from medfusion_core.config import ExperimentConfig, ImageConfig
 from medfusion_core.data.augment import ViewAugment, identity, sample_rng, sample_views
 from medfusion_core.data.manifest import Manifest
 from medfusion_core.data.readers import default_window, png_kernel_reads, read_image
@@ -27,6 +27,50 @@ from medfusion_core.viewops import ViewJob, binary_mask
 
 #: Decoded images kept in memory by default (bytes).
 DEFAULT_CACHE_BYTES = 512 * 2**20
+
+
+def _luminance(array: np.ndarray) -> np.ndarray:
+    """An RGB(A) image ``[H, W, 3|4]`` as luminance ``[H, W]`` (ITU-R BT.601 weights) in the file's
+    dtype (integers rounded), so that dtype scaling stays as for the colour file."""
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gray = array[..., :3].astype(np.float32) @ weights
+    if np.issubdtype(array.dtype, np.integer):
+        limits = np.iinfo(array.dtype)
+        return np.clip(np.rint(gray), limits.min, limits.max).astype(array.dtype)
+    return np.ascontiguousarray(gray.astype(array.dtype))
+
+
+def fit_view(array: np.ndarray, image: ImageConfig, where: str) -> np.ndarray:
+    """``array`` (a decoded view) checked against ``image`` (``data.image``) and, with
+    ``color: convert``, converted to its channel count. Raises :class:`DataError` starting with
+    ``where`` for a 3D volume in a 2D config, a 2D image in a 3D config, and channel counts that
+    differ from ``data.image.channels`` without ``data.image.color`` saying what to do."""
+    spatial, channels = len(image.size), image.channels
+    if spatial == 3:
+        if array.ndim != 3:
+            raise DataError(f"{where}: shape {array.shape} is not a 3D volume as data.image.size asks")
+        return array
+    if array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+        raise DataError(
+            f"{where}: a 3D volume (shape {array.shape}) in a 2D config; give data.image.size as "
+            "[D, H, W] for volumes, or use 2D image files"
+        )
+    found = 1 if array.ndim == 2 else array.shape[-1]
+    if found in (channels, 1 if channels == 1 else -1):
+        return array
+    if image.color == "convert":
+        if channels == 3 and found == 4:
+            return np.ascontiguousarray(array[..., :3])
+        gray = array if array.ndim == 2 else (array[..., 0] if found == 1 else _luminance(array))
+        return gray if channels == 1 else np.ascontiguousarray(np.repeat(gray[..., None], channels, axis=-1))
+    kind = "a grayscale" if found == 1 else f"a {found}-channel colour"
+    hint = (
+        f"set data.image.channels: {found} to keep the file's channels"
+        if image.color == "keep"
+        else f"set data.image.color: convert (to {channels} channel(s)) or data.image.channels: {found} "
+        "with data.image.color: keep"
+    )
+    raise DataError(f"{where}: {kind} image (shape {array.shape}) into {channels} channel(s); {hint}")
 
 
 @attrs.frozen
@@ -106,7 +150,8 @@ class SampleWriter:
         if mask:
             decoded = Decoded(binary_mask(array, self.spatial), None)
         else:
-            self._check_shape(array, path, index)
+            where = f"{self.manifest.path}: row {self.manifest.rows[index]}: {path}"
+            array = fit_view(array, self.image, where)
             window = self.window or default_window(path)
             decoded = Decoded(array, window)  # type: ignore[arg-type]
         self.cache.put(key, decoded)
@@ -120,18 +165,6 @@ class SampleWriter:
             return path, self.window
         decoded = found or self._decode(path, mask=mask, index=index)
         return decoded.array, decoded.window
-
-    def _check_shape(self, array: np.ndarray, path: str, index: int) -> None:
-        channels = self.image.channels
-        where = f"{self.manifest.path}: row {self.manifest.rows[index]}: {path}"
-        if self.spatial == 3 and array.ndim != 3:
-            raise DataError(f"{where}: shape {array.shape} is not a 3D volume as data.image.size asks")
-        layout_ok = array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, channels))
-        if self.spatial == 2 and not layout_ok:
-            raise DataError(
-                f"{where}: shape {array.shape} does not give {channels} channel(s); "
-                "set data.image.channels or data.image.size"
-            )
 
     def augments(self, index: int, epoch: int, train: bool, count: int) -> list[ViewAugment]:
         """The augmentation of the ``count`` views of patient ``index`` in ``epoch`` (identity

@@ -99,6 +99,17 @@ class TabularPreprocessor:
             return np.zeros((len(frame), 0), dtype=np.float32)
         return np.concatenate(parts, axis=1).astype(np.float32)
 
+    def unseen_categories(self, frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+        """Per categorical column, the values of ``frame`` never seen in training and how many rows
+        hold each (they encode as all zeros, like a missing value); columns without any are left out."""
+        unseen: dict[str, dict[str, int]] = {}
+        for column in self.categorical:
+            known = set(self.categories[column])
+            values = [str(v) for v in frame[column] if not _missing(v) and str(v) not in known]
+            if values:
+                unseen[column] = {value: values.count(value) for value in sorted(set(values))}
+        return unseen
+
     def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """``(clinical, present)`` for the rows of ``frame``: the :meth:`transform` matrix with
         all-zero rows where the clinical modality is absent, and the bool presence vector."""

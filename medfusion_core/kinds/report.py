@@ -4,7 +4,8 @@
 component for its section, in ``order``. A component sees what the evaluation computed through a
 :class:`ReportContext` and answers a :class:`ReportSection` (text, tables, figures and extra
 metrics) or ``None`` when it has nothing to say for this run. The evaluation plugin's own sections
-(summary, models side by side, plots, confusion matrix, subgroups) are ``report`` components too;
+(summary, models side by side, plots, confusion matrices, subgroups and the TRIPOD+AI parts) are
+``report`` components too;
 a section that raises is named in the report in one line and never fails the evaluation.
 
 Nothing here imports numpy or matplotlib: listing plugins stays cheap.
@@ -41,7 +42,7 @@ def medfusion_register_reports() -> list[ComponentSpec] | None:
 
     Factory signature: ``factory(**params)`` returning an object with ``title: str`` (names the
     section when it fails), ``order: int`` (sections are rendered by ascending order, then
-    component name; the first-party sections use 10-50, so a plugin's section placed after them
+    component name; the first-party sections use 10-90, so a plugin's section placed after them
     takes 100 or more) and ``render(context: ReportContext) -> ReportSection | None``
     (types in ``medfusion_core.kinds.report``). ``context`` holds the task, every variant's test
     and validation predictions with their labels, the metrics computed so far (the content

@@ -152,6 +152,10 @@ def truncate_jsonl(path: str | Path, keep: Callable[[dict[str, Any]], bool]) -> 
 # -- checkpoints -----------------------------------------------------------------------------
 
 
+#: How a file written by ``torch.save`` starts: a zip archive, or (the legacy format) a pickle.
+_CHECKPOINT_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
 def save_checkpoint(path: str | Path, state: Mapping[str, Any]) -> Path:
     """Atomically ``torch.save`` a checkpoint dict (tensors and plain containers only)."""
     import torch
@@ -163,7 +167,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True`` on the CPU.
 
     Raises :class:`CheckpointError` with a one-line message naming the file when it is missing,
-    truncated or corrupt, or holds pickled objects other than tensors and plain containers.
+    not a torch file at all, truncated or corrupt, or holds pickled objects other than tensors and
+    plain containers.
     """
     import pickle
 
@@ -172,6 +177,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found; train first with 'medfusion train'")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith(_CHECKPOINT_MAGIC):
+        raise CheckpointError(
+            f"{path}: not a checkpoint at all (not a file written by torch.save); "
+            "give a checkpoint from a run's checkpoints/ folder"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

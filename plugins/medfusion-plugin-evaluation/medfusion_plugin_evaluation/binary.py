@@ -22,7 +22,12 @@ from medfusion_plugin_evaluation.calibration import (
 )
 from medfusion_plugin_evaluation.confusion import confusion_matrices
 from medfusion_plugin_evaluation.curves import pr_curve, roc_curve
-from medfusion_plugin_evaluation.decision import DecisionCurve, decision_curve
+from medfusion_plugin_evaluation.decision import (
+    DEFAULT_RANGE,
+    DecisionCurve,
+    decision_curve,
+    range_thresholds,
+)
 from medfusion_plugin_evaluation.predictions import ModelPredictions
 from medfusion_plugin_evaluation.result import INTERNAL, Result
 from medfusion_plugin_evaluation.subgroups import SubgroupRow, subgroup_metrics
@@ -122,10 +127,11 @@ def evaluate_binary(
     *,
     threshold_rule: str = "youden",
     target_sensitivity: float = 0.9,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     label: str = "model",
+    decision_range: tuple[float, float] | list[float] = DEFAULT_RANGE,
 ) -> BinaryEvaluation:
     """Evaluate a binary model: threshold chosen on ``predictions.validation``, metrics on ``.test``.
 
@@ -164,7 +170,7 @@ def evaluate_binary(
         brier=estimate(point[-1], resampled[:, -1]),
         ece=expected_calibration_error(bins),
         reliability=bins,
-        decision_curve=decision_curve(y, p),
+        decision_curve=decision_curve(y, p, range_thresholds(decision_range)),
         roc={"fpr": fpr, "tpr": tpr, "thresholds": roc_thresholds},
         pr={"precision": precision, "recall": recall, "thresholds": pr_thresholds},
         subgroups=subgroup_metrics(

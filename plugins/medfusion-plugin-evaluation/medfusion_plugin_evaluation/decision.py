@@ -15,6 +15,22 @@ from medfusion_plugin_evaluation.result import Result
 
 #: Threshold probabilities 0.01, 0.02, ..., 0.99.
 DEFAULT_THRESHOLDS = np.round(np.arange(1, 100) / 100.0, 2)
+#: The default ``evaluation.decision_range``.
+DEFAULT_RANGE = (0.01, 0.99)
+
+
+def range_thresholds(decision_range: tuple[float, float] | list[float]) -> np.ndarray:
+    """Threshold probabilities from ``low`` to ``high`` in steps of 0.01 (both ends included);
+    raises :class:`EvaluationError` naming ``evaluation.decision_range`` unless
+    ``0 < low < high < 1``."""
+    low, high = (float(v) for v in decision_range) if len(decision_range) == 2 else (np.nan, np.nan)
+    if not 0.0 < low < high < 1.0:
+        raise EvaluationError(
+            f"evaluation.decision_range: {list(decision_range)}; give [low, high] with 0 < low < high < 1, "
+            "e.g. [0.05, 0.5] for the clinically relevant range"
+        )
+    steps = np.arange(np.ceil(low * 100 - 1e-9), np.floor(high * 100 + 1e-9) + 1) / 100.0
+    return np.unique(np.round(np.r_[low, steps, high], 4))
 
 
 @attrs.frozen

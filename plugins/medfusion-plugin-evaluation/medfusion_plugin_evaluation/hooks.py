@@ -5,6 +5,7 @@ from __future__ import annotations
 from medfusion_core import ComponentSpec, hookimpl
 
 _SECTIONS = "medfusion_plugin_evaluation.sections"
+_TRIPOD = "medfusion_plugin_evaluation.tripod"
 
 
 @hookimpl
@@ -35,7 +36,27 @@ def medfusion_register_reports() -> list[ComponentSpec]:
             "ROC, PR, calibration, decision-curve, confusion and training plots.",
         ),
         ComponentSpec(
-            "confusion", "report", f"{_SECTIONS}:ConfusionMatrix", "The reference's confusion matrix."
+            "confusion", "report", f"{_SECTIONS}:ConfusionMatrix", "Every model's confusion matrix."
         ),
         ComponentSpec("subgroups", "report", f"{_SECTIONS}:Subgroups", "The headline metric per subgroup."),
+        ComponentSpec("cohort", "report", f"{_TRIPOD}:CohortPart", "Source of data and cohort per split."),
+        ComponentSpec(
+            "missing_data", "report", f"{_TRIPOD}:MissingDataPart", "Missing data per split and by pattern."
+        ),
+        ComponentSpec("model", "report", f"{_TRIPOD}:ModelPart", "The model, its parameters and versions."),
+        ComponentSpec(
+            "calibration",
+            "report",
+            f"{_TRIPOD}:CalibrationPart",
+            "Calibration slope and intercept with CIs, and the operating point.",
+        ),
+        ComponentSpec(
+            "subgroup_rates",
+            "report",
+            f"{_TRIPOD}:SubgroupRatesPart",
+            "Sensitivity, specificity, PPV and NPV per subgroup.",
+        ),
+        ComponentSpec(
+            "tripod_checklist", "report", f"{_TRIPOD}:ChecklistPart", "The filled TRIPOD+AI checklist."
+        ),
     ]

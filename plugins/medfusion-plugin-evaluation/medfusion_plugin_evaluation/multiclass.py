@@ -100,7 +100,7 @@ def _confusion_resamples(y: np.ndarray, predicted: np.ndarray, num_classes: int)
 def evaluate_multiclass(
     predictions: ModelPredictions,
     *,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     class_names: Sequence[str] | None = None,
     subgroups: Sequence[str] = (),

@@ -23,11 +23,22 @@ def _figure(ncols: int = 1, size: tuple[float, float] = (5.0, 4.2)) -> tuple[Any
 
 
 def plot_roc(evaluations: Mapping[str, BinaryEvaluation]) -> Any:
-    """ROC curves of all models on one plot, AUROC in the legend."""
+    """ROC curves of all models on one plot, AUROC in the legend, each model's operating point (its
+    validation-chosen threshold) marked as a dot."""
     figure, (axes,) = _figure()
     for label, evaluation in evaluations.items():
-        axes.plot(
+        (line,) = axes.plot(
             evaluation.roc["fpr"], evaluation.roc["tpr"], label=f"{label} (AUROC {evaluation.auroc.format()})"
+        )
+        sensitivity = evaluation.at_threshold["sensitivity"].value
+        specificity = evaluation.at_threshold["specificity"].value
+        axes.plot(
+            [1.0 - specificity],
+            [sensitivity],
+            marker="o",
+            color=line.get_color(),
+            linestyle="none",
+            label=f"{label} operating point (threshold {evaluation.threshold.value:.3f})",
         )
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
     axes.set(

@@ -76,7 +76,7 @@ class RegressionEvaluation(Result):
 def evaluate_regression(
     predictions: ModelPredictions,
     *,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     label: str = "model",

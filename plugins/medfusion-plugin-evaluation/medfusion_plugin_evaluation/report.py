@@ -1,4 +1,5 @@
-"""Write the evaluation report of a run: metrics.json, report.md, report.html and PNG plots.
+"""Write the evaluation report of a run: metrics.json, report.md, report.html, report.pdf and PNG
+plots.
 
 Typical use by the trainer / ``medfusion evaluate``::
 
@@ -30,12 +31,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from medfusion_core.kinds.report import SECTIONS_KEY
-from medfusion_core.runs import write_text
+from medfusion_core.runs import atomic_write, write_text
 from medfusion_plugin_evaluation.bootstrap import LEVEL
 from medfusion_plugin_evaluation.compare import compare_to_baselines
 from medfusion_plugin_evaluation.context import EvaluationContext
+from medfusion_plugin_evaluation.decision import DEFAULT_RANGE
 from medfusion_plugin_evaluation.evaluate import Evaluation, evaluate_model
 from medfusion_plugin_evaluation.parts import render_parts, report_specs
+from medfusion_plugin_evaluation.pdf import to_pdf
 from medfusion_plugin_evaluation.prediction_table import write_predictions
 from medfusion_plugin_evaluation.predictions import EvaluationError, ModelPredictions
 from medfusion_plugin_evaluation.render import Document, to_html, to_markdown
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 METRICS_FILE = "metrics.json"
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
+PDF_FILE = "report.pdf"
 #: Key of metrics.json naming each report part that failed, with its one-line error.
 ERRORS_KEY = "section_errors"
 
@@ -59,6 +63,7 @@ class ReportFiles:
     metrics_json: Path
     markdown: Path
     html: Path
+    pdf: Path
     plots: dict[str, Path]
     metrics: dict[str, Any]
     predictions: Path | None = None
@@ -71,6 +76,7 @@ def report_options(config: ExperimentConfig) -> dict[str, Any]:
         "threshold_rule": config.evaluation.threshold,
         "target_sensitivity": config.evaluation.target_sensitivity,
         "n_resamples": config.evaluation.bootstrap,
+        "decision_range": tuple(config.evaluation.decision_range),
         "seed": config.seed,
         "subgroups": list(config.data.subgroups),
         "class_names": config.task.classes,
@@ -85,7 +91,7 @@ def write_report(
     task: str,
     threshold_rule: str = "youden",
     target_sensitivity: float = 0.9,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     seed: int = 0,
     subgroups: Sequence[str] = (),
     class_names: Sequence[str] | None = None,
@@ -94,8 +100,10 @@ def write_report(
     reference: str = "fused",
     run_dir: Path | None = None,
     config: ExperimentConfig | None = None,
+    decision_range: tuple[float, float] = DEFAULT_RANGE,
 ) -> ReportFiles:
-    """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html``, PNGs and
+    """Evaluate every model and write ``metrics.json``, ``report.md``, ``report.html``,
+    ``report.pdf`` (the same sections with their figures), PNGs and
     ``predictions.csv`` (every model's per-patient scores, see :mod:`.prediction_table`).
 
     ``models`` maps a label ("fused", "image-only", "clinical-only") to its predictions;
@@ -122,6 +130,7 @@ def write_report(
             subgroups=subgroups,
             class_names=class_names,
             label=label,
+            decision_range=decision_range,
         )
         for label, predictions in ordered.items()
     }
@@ -134,6 +143,7 @@ def write_report(
         "seed": seed,
         "ci_level": LEVEL,
         "subgroups": list(subgroups),
+        "decision_range": list(decision_range),
     }
     metrics = {
         "title": title,
@@ -172,6 +182,7 @@ def write_report(
         metrics_json=write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, allow_nan=False) + "\n"),
         markdown=write_text(out / MARKDOWN_FILE, to_markdown(document)),
         html=write_text(out / HTML_FILE, to_html(document)),
+        pdf=atomic_write(out / PDF_FILE, lambda handle: handle.write(to_pdf(document, out))),
         plots={name: out / file for name, file in rendered.figures.items()},
         metrics=metrics,
         predictions=table,

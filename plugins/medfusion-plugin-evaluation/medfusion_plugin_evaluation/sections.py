@@ -1,4 +1,4 @@
-"""The first-party report parts: summary, models side by side, plots, confusion matrix, subgroups.
+"""The first-party report parts: summary, models side by side, plots, confusion matrices, subgroups.
 
 Each is a ``report`` component (see :mod:`medfusion_core.kinds.report`) registered by this plugin's
 hooks; they format an :class:`~medfusion_plugin_evaluation.context.EvaluationContext`.
@@ -31,9 +31,14 @@ class Summary:
             f"bootstrap ({settings['n_resamples']} resamples of the test set, seed {settings['seed']})."
         )
         if context.task == "binary":
+            low, high = settings["decision_range"]
             intro += (
                 " Sensitivity, specificity, PPV, NPV, accuracy and F1 use each model's threshold chosen on "
-                "its validation predictions (Threshold row). ECE uses 10 equal-width bins."
+                "its validation predictions (Threshold row). Estimators: AUROC is the trapezoid area under "
+                "the empirical ROC curve (equal to the Mann-Whitney statistic, ties counting one half); "
+                "AUPRC is the average precision (precision summed over recall steps, not a trapezoid); "
+                "Brier is the mean squared error of P(positive); ECE uses 10 equal-width bins. The decision "
+                f"curve covers threshold probabilities {low:g} to {high:g} (evaluation.decision_range)."
             )
         return ReportSection(
             heading="Summary",
@@ -108,23 +113,24 @@ class Plots:
 
 
 class ConfusionMatrix:
-    """The reference model's confusion matrix at its threshold (classification tasks)."""
+    """Every model's confusion matrix (the baselines too) at its own threshold (classification)."""
 
-    title = "Confusion matrix"
+    title = "Confusion matrices"
     order = 40
 
     def render(self, context: EvaluationContext) -> ReportSection | None:
-        """Counts by true and predicted class; ``None`` for regression."""
+        """Counts by true and predicted class, one table per model; ``None`` for regression."""
         if context.task == "regression":
             return None
-        label, reference = first_model(context)
-        names = class_labels(reference, context.class_names)
-        rows = [
-            [f"true {name}", *(str(int(count)) for count in counts)]
-            for name, counts in zip(names, reference.confusion_matrix, strict=True)
-        ]
-        table = ReportTable(["", *(f"predicted {name}" for name in names)], rows)
-        return ReportSection(heading=f"Confusion matrix ({label})", tables=[table])
+        tables = []
+        for label, evaluation in context.evaluations.items():
+            names = class_labels(evaluation, context.class_names)
+            rows = [
+                [f"true {name}", *(str(int(count)) for count in counts)]
+                for name, counts in zip(names, evaluation.confusion_matrix, strict=True)
+            ]
+            tables.append(ReportTable(["", *(f"predicted {name}" for name in names)], rows, label))
+        return ReportSection(heading="Confusion matrices", tables=tables)
 
 
 class Subgroups:

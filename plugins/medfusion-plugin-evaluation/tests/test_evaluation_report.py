@@ -156,6 +156,7 @@ def test_report_options_come_from_the_config() -> None:
         "threshold_rule": "sensitivity",
         "target_sensitivity": 0.95,
         "n_resamples": 200,
+        "decision_range": (0.01, 0.99),
         "seed": 7,
         "subgroups": ["sex"],
         "class_names": ["a", "b", "c"],
@@ -211,3 +212,46 @@ def test_training_series_reads_epoch_records() -> None:
     assert series["train_loss"].tolist() == [1.0, 0.5]
     assert np.isnan(series["val_loss"][0]) and series["val_loss"][1] == 0.7
     assert training_series([{"epoch": 3, "loss": 1.0}, {"loss": 0.5}])[0].tolist() == [3.0, 2.0]
+
+
+def test_report_pdf_is_a_pdf_holding_every_section_and_figure(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    files = write_report(
+        tmp_path / "report", _binary_models(60), task="binary", n_resamples=20, subgroups=["sex"]
+    )
+    assert files.pdf.name == "report.pdf" and files.pdf.parent == files.out_dir
+    assert files.pdf.read_bytes().startswith(b"%PDF-")
+    reader = PdfReader(files.pdf)
+    text = " ".join(page.extract_text() for page in reader.pages)
+    squashed = " ".join(text.split())
+    headings = [
+        line[3:] for line in files.markdown.read_text(encoding="utf-8").splitlines() if line[:3] == "## "
+    ]
+    assert headings
+    for heading in headings:
+        assert " ".join(heading.split()) in squashed
+    auroc = files.metrics["models"]["fused"]["auroc"]["value"]
+    assert f"{auroc:.3f}" in squashed
+    images = sum(len(page.images) for page in reader.pages)
+    assert images == len(files.plots)
+    assert not [p for p in files.out_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_the_decision_curve_covers_the_configured_threshold_range(tmp_path: Path) -> None:
+    config = structure_config(
+        {"name": "d", "data": {"manifest": "m.csv"}, "evaluation": {"decision_range": [0.05, 0.5]}}, "d.yaml"
+    )
+    options = report_options(config)
+    assert options["decision_range"] == (0.05, 0.5)
+    files = write_report(
+        tmp_path, _binary_models(60), task="binary", n_resamples=10, decision_range=(0.05, 0.5)
+    )
+    thresholds = files.metrics["models"]["fused"]["decision_curve"]["thresholds"]
+    assert thresholds[0] == 0.05 and thresholds[-1] == 0.5 and len(thresholds) == 46
+    assert files.metrics["settings"]["decision_range"] == [0.05, 0.5]
+    assert "threshold probabilities 0.05 to 0.5 (evaluation.decision_range)" in files.markdown.read_text()
+    with pytest.raises(
+        EvaluationError, match=r"evaluation\.decision_range: \[0\.5, 0\.2\]; give \[low, high\]"
+    ):
+        write_report(tmp_path, _binary_models(60), task="binary", n_resamples=10, decision_range=(0.5, 0.2))

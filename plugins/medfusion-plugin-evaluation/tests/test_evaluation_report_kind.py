@@ -135,9 +135,12 @@ def test_a_third_party_section_adds_text_a_figure_and_metrics(medfusion_host, fa
         "## Summary",
         "## Positive rate on test",
         "## Models side by side",
+        "## Calibration and operating point",
         "## Plots",
-        "## Confusion matrix (fused)",
+        "## Confusion matrices",
         "## Subgroups",
+        "## Classification rates per subgroup",
+        "## TRIPOD+AI checklist",
     ]
     assert "| Model | Rate |" in markdown and "![Positive rate per model](positive_rate.png)" in markdown
     assert "Run folder: None" in markdown
@@ -147,12 +150,13 @@ def test_a_third_party_section_adds_text_a_figure_and_metrics(medfusion_host, fa
 
     metrics = json.loads(files.metrics_json.read_text(encoding="utf-8"))
     rate = float(np.mean(models["fused"].test.y_true))
-    assert metrics["sections"] == {"positive_rate": {"rate": {"fused": rate, "image-only": rate}, "n": 7}}
+    assert metrics["sections"]["positive_rate"] == {"rate": {"fused": rate, "image-only": rate}, "n": 7}
     assert files.plots["positive_rate"] == files.out_dir / "positive_rate.png"
     assert metrics["plots"] == {**plain.metrics["plots"], "positive_rate": "positive_rate.png"}
     core = ("title", "task", "reference", "settings", "models", "comparisons")
     assert {key: metrics[key] for key in core} == {key: plain.metrics[key] for key in core}
-    assert "section_errors" not in metrics and "sections" not in plain.metrics
+    assert "section_errors" not in metrics and "positive_rate" not in plain.metrics["sections"]
+    assert {k: v for k, v in metrics["sections"].items() if k != "positive_rate"} == plain.metrics["sections"]
 
 
 def test_failing_sections_are_one_line_each_and_the_report_is_complete(
@@ -185,7 +189,14 @@ def test_failing_sections_are_one_line_each_and_the_report_is_complete(
 def test_first_party_sections_come_once_when_the_plugin_is_registered(medfusion_host, tmp_path):
     medfusion_host.register(evaluation_hooks, "medfusion-plugin-evaluation")
     names = {spec.name for spec in get_registry().specs("report")}
-    assert names == {"summary", "models", "plots", "confusion", "subgroups"}
+    assert names == {"summary", "models", "plots", "confusion", "subgroups"} | {
+        "cohort",
+        "missing_data",
+        "model",
+        "calibration",
+        "subgroup_rates",
+        "tripod_checklist",
+    }
     markdown = _write(tmp_path, _models()).markdown.read_text(encoding="utf-8")
     assert markdown.count("## Summary") == 1 and markdown.count("## Plots") == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+import click
 import numpy as np
 
 from medfusion_core import runs
@@ -39,6 +40,13 @@ def predict_manifest(
     config = attrs.evolve(run.config, data=data_config)
     table = load_manifest(data_config)
     tabular = run.tabular()
+    for column, values in tabular.unseen_categories(table.clinical).items():
+        listed = ", ".join(f"{value!r} ({count})" for value, count in list(values.items())[:5])
+        click.echo(
+            f"warning: {manifest_path}: column {column!r}: {sum(values.values())} patient(s) with "
+            f"categories never seen in training: {listed}; they are encoded as missing (all zeros)",
+            err=True,
+        )
     columns = [*data_config.numeric, *data_config.categorical]
     present = clinical_present(table.clinical, columns)
     clinical = tabular.transform(table.clinical)

@@ -13,23 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import click
 import yaml
 
 from medfusion_core import runs
+from medfusion_core.commands._options import VARIANTS
 from medfusion_core.config import ExperimentConfig, config_to_dict
 from medfusion_core.errors import ConfigError, DataError
 from medfusion_core.kinds.trainer import TrainingJob
 from medfusion_core.tracking import TRACKING_FILE
 from medfusion_plugin_pipeline.tracking import TrainingTracking
-
-#: ``--modalities`` choices -> variants trained.
-MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
-    "fused": ("fused",),
-    "image": ("image",),
-    "clinical": ("clinical",),
-    "all": ("fused", "image", "clinical"),
-}
-
 
 #: ``observer(variant, record)``: called with every trainer record after the trackers saw it.
 Observer = Callable[[str, dict[str, Any]], None]
@@ -42,31 +35,30 @@ def train_run(
     resume: bool = False,
     overwrite: bool = False,
     observer: Observer | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[runs.RunPaths, dict[str, dict[str, Any]]]:
     """Train the requested variants of ``config`` into its run folder; returns the folder and each
-    variant's trainer summary. ``observer`` sees every record (``medfusion tune`` prunes on the
-    epoch records; an exception it raises ends the tracked run failed and propagates)."""
-    import torch
-
-    from medfusion_core.data import TabularPreprocessor, prepare_data
-    from medfusion_core.model import build_model, with_modalities
-    from medfusion_core.registry import get_registry
+    variant's trainer summary. Every file of every split is checked first
+    (:func:`medfusion_core.preflight.prepare_training`; ``progress(done, total)`` follows it).
+    ``observer`` sees every record (``medfusion tune`` prunes on the epoch records; an exception
+    it raises ends the tracked run failed and propagates)."""
+    from medfusion_core.data import TabularPreprocessor
+    from medfusion_core.model import with_modalities
+    from medfusion_core.preflight import prepare_training
 
     paths = runs.RunPaths.for_config(config)
-    variants = MODALITY_CHOICES[modalities]
+    variants = VARIANTS[modalities]
     _check_run_folder(paths, config, variants, resume=resume, overwrite=overwrite)
     saved = TabularPreprocessor.from_json(runs.read_json(paths.preprocessing)["tabular"]) if resume else None
-    data = prepare_data(config, tabular=saved)
-    trainer_config = config.trainer
+    prepared = prepare_training(config, variants, tabular=saved, progress=progress)
+    for note in prepared.notes:
+        click.echo(note, err=True)
+    data = prepared.data
+    jobs = [  # every model and trainer is built first: a bad component fails before writing
+        _job(with_modalities(config, variant, rename=False), data, prepared.models[variant], variant)
+        for variant in variants
+    ]
     summaries: dict[str, dict[str, Any]] = {}
-    jobs = []
-    for variant in variants:  # build every model first: a bad component fails before writing
-        torch.manual_seed(config.seed)
-        variant_config = with_modalities(config, variant, rename=False)
-        model = build_model(
-            variant_config, clinical_features=data.clinical_features, num_outputs=data.num_outputs
-        )
-        jobs.append(_job(variant_config, data, model, variant))
     replaced = [runs.CONFIG_FILE, runs.SPLITS_FILE, runs.PREPROCESSING_FILE, TRACKING_FILE]
     replaced += [paths.variant(variant).root.name for variant in variants]
     retraining = overwrite and _is_main_process()
@@ -76,10 +68,10 @@ def train_run(
         tracking = TrainingTracking(paths, config, data.manifest, resume=resume)
         with tracking.running():
             for job in jobs:
-                trainer = get_registry().create("trainer", trainer_config.name, **trainer_config.params)
                 tracked = attrs.evolve(
                     job, on_record=_chain(tracking.recorder(job.variant), job.variant, observer)
                 )
+                trainer = prepared.trainers[job.variant]
                 summaries[job.variant] = trainer.fit(tracked, paths.variant(job.variant).root, resume=resume)
     return paths, summaries
 

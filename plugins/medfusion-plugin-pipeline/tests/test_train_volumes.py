@@ -3,11 +3,7 @@ without a scan) with a real 3D backbone, through the same functions the CLI call
 
 from __future__ import annotations
 
-import medfusion_plugin_aggregators.hooks as aggregators
 import medfusion_plugin_cnn.hooks as cnn
-import medfusion_plugin_fusion.hooks as fusions
-import medfusion_plugin_readers.hooks as readers
-import medfusion_plugin_trainer.hooks as trainer
 import nibabel
 import numpy as np
 import pandas as pd
@@ -29,16 +25,8 @@ SIZE = [8, 16, 16]
 
 
 @pytest.fixture
-def host(medfusion_host):
-    for module, name in [
-        (cnn, "medfusion-plugin-cnn"),
-        (trainer, "medfusion-plugin-trainer"),
-        (aggregators, "medfusion-plugin-aggregators"),
-        (fusions, "medfusion-plugin-fusion"),
-        (readers, "medfusion-plugin-readers"),
-    ]:
-        medfusion_host.register(module, name)
-    return medfusion_host
+def host(training_host):
+    return training_host(cnn, "medfusion-plugin-cnn")
 
 
 def write_volumes(folder) -> pd.DataFrame:

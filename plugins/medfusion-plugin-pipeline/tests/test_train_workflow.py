@@ -5,10 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
-import medfusion_plugin_aggregators.hooks as aggregators
-import medfusion_plugin_fusion.hooks as fusions
-import medfusion_plugin_readers.hooks as readers
-import medfusion_plugin_trainer.hooks as trainer
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,19 +37,6 @@ def demo_dir(tmp_path_factory) -> Path:
     config["runs_dir"] = str(folder / "runs")
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     return folder
-
-
-@pytest.fixture
-def host(medfusion_host):
-    for module, name in [
-        (TINY, TINY.PLUGIN),
-        (trainer, "medfusion-plugin-trainer"),
-        (aggregators, "medfusion-plugin-aggregators"),
-        (fusions, "medfusion-plugin-fusion"),
-        (readers, "medfusion-plugin-readers"),
-    ]:
-        medfusion_host.register(module, name)
-    return medfusion_host
 
 
 def test_train_all_evaluate_predict(host, demo_dir, tmp_path):

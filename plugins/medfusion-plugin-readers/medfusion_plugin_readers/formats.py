@@ -44,11 +44,22 @@ def _dicom_dataset(path: Path, *, pixels: bool):
 
     try:
         dataset = pydicom.dcmread(path, stop_before_pixels=not pixels)
-        if pixels:
-            return dataset, dataset.pixel_array
     except Exception as exc:  # pydicom raises many types for bad files
         raise unreadable(path, "DICOM", exc) from None
-    return dataset, None
+    if not pixels:
+        return dataset, None
+    try:
+        return dataset, dataset.pixel_array
+    except Exception as exc:
+        syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+        if syntax is None or not syntax.is_compressed:
+            raise unreadable(path, "DICOM", exc) from None
+        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        raise DataError(
+            f"{path}: DICOM transfer syntax {syntax.name!r} ({syntax}) cannot be decoded ({reason}); "
+            "install a decoder for it (pylibjpeg with its plugins, or python-gdcm) or convert the file "
+            "to an uncompressed transfer syntax"
+        ) from None
 
 
 def _is_monochrome1(dataset) -> bool:

@@ -142,3 +142,23 @@ def test_readers_are_registered_with_extensions(readers):
     assert ".nii.gz" in specs["nifti"].extra["extensions"]
     for spec in specs.values():
         assert callable(spec.load())
+
+
+def test_an_undecodable_dicom_transfer_syntax_is_named(tmp_path, readers):
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000Lossless
+
+    path = write_dicom(tmp_path / "j2k.dcm", np.zeros((4, 4), np.uint16))
+    dataset = pydicom.dcmread(path)
+    dataset.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    dataset.PixelData = encapsulate([b"\x00" * 20])  # not a JPEG 2000 codestream
+    dataset["PixelData"].VR = "OB"
+    dataset.save_as(path, enforce_file_format=True)
+    with pytest.raises(DataError) as info:
+        read_image(path)
+    message = str(info.value)
+    assert message.startswith(
+        f"{path}: DICOM transfer syntax 'JPEG 2000 Image Compression (Lossless Only)' "
+        "(1.2.840.10008.1.2.4.90) cannot be decoded ("
+    )
+    assert message.endswith("or convert the file to an uncompressed transfer syntax") and "\n" not in message

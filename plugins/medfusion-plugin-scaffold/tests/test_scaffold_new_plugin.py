@@ -120,6 +120,8 @@ def test_cli_renders_with_options(tmp_path):
             "Ada",
             "--license",
             "BSD-3-Clause",
+            "--description",
+            "A learned gate that rescales lesion features.",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -132,7 +134,15 @@ def test_cli_renders_with_options(tmp_path):
     assert project["license"] == "BSD-3-Clause" and "BSD 3-Clause" in (package / "LICENSE").read_text()
     hooks = (package / "medfusion_plugin_cool_gate" / "hooks.py").read_text()
     assert (
-        '"gate",\n            "attention",\n            "medfusion_plugin_cool_gate.attention:Gate"' in hooks
+        '"gate",\n            "attention",\n            "medfusion_plugin_cool_gate.attention:Gate",\n'
+        '            "A learned gate that rescales lesion features.",' in hooks
+    )  # --description is the component's summary too
+    assert project["description"] == "A learned gate that rescales lesion features."
+    default = render_plugin("plain-gate", "attention", tmp_path / "plain")
+    plain_hooks = (default / "medfusion_plugin_plain_gate" / "hooks.py").read_text()
+    assert (
+        '"Spatial gate: a sigmoid map from a small convolution rescales the features (example).",'
+        in plain_hooks
     )
 
 

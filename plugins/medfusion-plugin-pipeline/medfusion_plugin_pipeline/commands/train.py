@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from medfusion_plugin_pipeline.training import MODALITY_CHOICES
+from medfusion_core.commands._options import modalities_option
 
 if TYPE_CHECKING:
     from medfusion_core.runs import RunPaths
@@ -16,13 +16,7 @@ if TYPE_CHECKING:
 @click.command("train")
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--resume", is_flag=True, help="Continue from each variant's checkpoints/last.pt.")
-@click.option(
-    "--modalities",
-    type=click.Choice(list(MODALITY_CHOICES)),
-    default="fused",
-    show_default=True,
-    help="Which model(s) to train: 'all' = fused + image-only + clinical-only.",
-)
+@modalities_option("Which model(s) to train: 'all' = fused + image-only + clinical-only.")
 @click.option("--overwrite", is_flag=True, help="Retrain variants that are already trained.")
 @click.option("--runs-dir", type=click.Path(path_type=Path, file_okay=False), help="Override runs_dir.")
 @click.option(
@@ -39,6 +33,7 @@ def command(
     Under torchrun (e.g. 'torchrun --nproc_per_node 2 -m medfusion_core train CONFIG') the
     training is distributed (DDP); data.loader.batch_size stays the global batch.
     """
+    from medfusion_core.commands._output import file_progress
     from medfusion_core.config import load_config
     from medfusion_plugin_pipeline.folds import fold_configs, summarise_folds
     from medfusion_plugin_pipeline.training import resolve_runs_dir, train_run
@@ -46,7 +41,10 @@ def command(
     experiment = resolve_runs_dir(load_config(config), runs_dir)
     per_fold = {}
     for chosen in [experiment] if fold is None else fold_configs(experiment, fold):
-        paths, summaries = train_run(chosen, modalities=modalities, resume=resume, overwrite=overwrite)
+        with file_progress() as progress:
+            paths, summaries = train_run(
+                chosen, modalities=modalities, resume=resume, overwrite=overwrite, progress=progress
+            )
         _echo_summaries(paths, summaries)
         per_fold[chosen.data.fold] = summaries
     if fold == "all":
