@@ -101,9 +101,9 @@ def medfusion_register_trackers() -> list[ComponentSpec] | None:
     model references (``NAME@alias``, ``NAME/3``) that ``evaluate``, ``export`` and ``predict``
     accept where they take a run folder. The caller picks ``run_id`` (a UUID hex string) and uses it in
     every event; the dispatch follows ``start_run`` with ``log_params`` of the flattened
-    ``RunStart.config``, so a tracker need not read the config for its params. Several trackers
-    may be active at once; one that raises is reported once with its name and receives no further
-    events of the run, and never fails the training. The run folder stays the source of truth for
+    ``RunStart.config``, so a tracker need not read the config for its params.
+    Several trackers may be active at once; one that raises is reported once with its name and
+    receives no further events of the run, and never fails the training. The run folder stays the source of truth for
     files: artifacts are paths relative to it.
     """
 

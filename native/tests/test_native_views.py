@@ -240,7 +240,10 @@ def test_bad_png_names_row_and_file_with_native_kernels(native_host, tmp_path, b
         message = r"m\.csv: row 6: .*p5v1\.png: cannot read as an image"
     else:
         write_png(target, "RGB", 20, 20, 0)
-        message = r"m\.csv: row 6: .*p5v1\.png: shape \(20, 20, 3\) does not give 1 channel"
+        message = (
+            r"m\.csv: row 6: .*p5v1\.png: a 3-channel colour image \(shape \(20, 20, 3\)\) into 1 "
+            r"channel\(s\); set data\.image\.color: convert"
+        )
     with pytest.raises(DataError, match=message) as info:
         epoch(manifest, backend)
     assert "\n" not in str(info.value)

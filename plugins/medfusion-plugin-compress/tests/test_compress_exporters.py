@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 import yaml
-from medfusion_plugin_compress.exporters import Int8Exporter, PrunedExporter
+from medfusion_plugin_compress.exporters import CompressingExporter, Int8Exporter, PrunedExporter
 from medfusion_plugin_compress.scoring import session, split_feeds
 from medfusion_plugin_export.run_loading import load_run
 
@@ -119,15 +119,33 @@ def test_pruning_zeroes_channels_and_fine_tunes(run: Path, tmp_path: Path) -> No
     assert zero_rows >= 0.2 * sum(w.shape[0] for w in weights)
 
 
-def test_an_artifact_outside_the_tolerance_is_refused_and_not_written(
-    run: Path, int8: Path, tmp_path: Path
-) -> None:
-    change = abs(_sidecar(int8)["compression"]["change"])
-    assert change > 0  # the same quantization, deterministic, with a tolerance below its change
+class ReversedExporter(CompressingExporter):
+    """A "compression" that negates the model's logits: its test-split AUROC is 1 - AUROC(fp32),
+    a known change of 1 - 2 AUROC(fp32) that the verification must refuse."""
+
+    format = "onnx-reversed"
+    tag = "reversed"
+
+    def compress(self, run, reference: Path, target: Path, folder: Path) -> str:
+        model = onnx.load(str(reference))
+        logits = model.graph.output[0].name
+        for node in model.graph.node:
+            node.output[:] = [f"{name}_raw" if name == logits else name for name in node.output]
+        model.graph.node.append(onnx.helper.make_node("Neg", [f"{logits}_raw"], [logits]))
+        onnx.save(model, str(target))
+        return "logits negated (test)"
+
+
+def test_an_artifact_outside_the_tolerance_is_refused_and_not_written(run: Path, tmp_path: Path) -> None:
+    probe = ReversedExporter(tolerance=1.0).export(run, tmp_path / "probe.onnx")
+    figures = _sidecar(probe)["compression"]
+    assert figures["auroc"] == pytest.approx(1 - figures["auroc_fp32"])
+    change = abs(figures["change"])
+    assert change > 0, "the trained model's test AUROC is exactly 0.5: nothing can be refused"
     out = tmp_path / "refused.onnx"
     with pytest.raises(ExportError) as caught:
-        Int8Exporter(tolerance=change / 2).export(run, out)
+        ReversedExporter(tolerance=change / 2).export(run, out)
     message = str(caught.value)
-    assert "\n" not in message and message.startswith("onnx-int8: AUROC on the test split ")
+    assert "\n" not in message and message.startswith("onnx-reversed: AUROC on the test split ")
     assert f"is outside the tolerance ±{change / 2:g}; artifact not written" in message
     assert not out.exists() and not Path(f"{out}.json").exists()

@@ -67,10 +67,6 @@ class ExplanationSection:
 
     def render(self, context: ReportContext) -> ReportSection | None:
         """The section for the reference model, or ``None`` (no run, not binary, no images)."""
-        from medfusion_core.runs.loading import load_variant, open_run
-        from medfusion_plugin_explain.cam import class_activation_maps
-        from medfusion_plugin_explain.explain import batches_of, patient_indices, view_names
-
         label = (
             context.reference
             if context.reference in _VARIANTS
@@ -81,6 +77,9 @@ class ExplanationSection:
         test = context.predictions[label].test
         if test.patient_ids is None:
             return None
+        from medfusion_core.runs.loading import load_variant, open_run
+        from medfusion_plugin_explain.cam import class_activation_maps
+        from medfusion_plugin_explain.explain import batches_of, patient_indices, view_names
         run = open_run(context.run_dir)
         model = load_variant(run, _VARIANTS[label])
         data = run.prepare_data(_VARIANTS[label])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,15 +17,23 @@ from medfusion_plugin_tracking.store import TrackingStore
 from tune_helpers import medfusion, write_space
 
 TRIALS = 2
+EPOCHS = 6
 STALE_AFTER = 3
+
+
+def _study_exists(database: Path) -> bool:
+    """Whether the tune process has created study "k" (read-only: opening Optuna's storage before
+    the tune process has made its tables would race it to create them)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            return connection.execute("SELECT 1 FROM studies WHERE study_name = 'k'").fetchone() is not None
+    except sqlite3.OperationalError:  # no file or no tables yet
+        return False
 
 
 def _running_trial(url: str) -> optuna.trial.FrozenTrial | None:
     """The running trial after the first complete one, once its tracked run exists."""
-    try:
-        trials = optuna.load_study(study_name="k", storage=url).trials
-    except KeyError:  # the study is not created yet
-        return None
+    trials = optuna.load_study(study_name="k", storage=url).trials
     if not any(trial.state.name == "COMPLETE" for trial in trials):
         return None
     for trial in trials:
@@ -37,7 +46,11 @@ def _running_trial(url: str) -> optuna.trial.FrozenTrial | None:
 def test_a_killed_study_resumes_with_no_lost_trial(demo: Path, tmp_path: Path) -> None:
     space = write_space(
         tmp_path / "space.yaml",
-        {"trainer.params.lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True}},
+        {
+            "trainer.params.lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True},
+            # several epochs, so that a trial runs long enough on a fast machine to be killed in
+            "trainer.params.epochs": {"type": "categorical", "choices": [EPOCHS]},
+        },
         pruner="none",
     )
     runs_dir = tmp_path / "runs"
@@ -58,7 +71,7 @@ def test_a_killed_study_resumes_with_no_lost_trial(demo: Path, tmp_path: Path) -
         assert process.poll() is None, (tmp_path / "first.log").read_text()
         assert time.monotonic() < deadline, "the first trial never finished"
         time.sleep(0.05)
-        if (runs_dir / "medfusion.db").is_file():
+        if _study_exists(runs_dir / "medfusion.db"):
             killed = _running_trial(url)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(30)

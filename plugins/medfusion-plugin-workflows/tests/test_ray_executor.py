@@ -84,7 +84,7 @@ def test_a_job_runs_as_a_ray_task(ray_head, demo_config, url, tmp_path) -> None:
         job_id = service.submit(demo_config, modalities="clinical")
         job = service.wait(job_id, timeout=300)
         assert job["executor"] == "ray"
-        assert job["state"] == "finished", service.log(job_id)[0][-2000:]
+        assert job["state"] == "finished", (job.get("error"), service.log(job_id)[0][-2000:])
         assert job["run_ids"] and f"run: {tmp_path / 'runs' / 'demo'}" in service.log(job_id)[0]
         restarted = TrainingService(url, tmp_path / "runs", executor=RayExecutor(ray_head))
         assert restarted.job(job_id)["state"] == "finished"
