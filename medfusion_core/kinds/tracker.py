@@ -103,8 +103,8 @@ def medfusion_register_trackers() -> list[ComponentSpec] | None:
     every event; the dispatch follows ``start_run`` with ``log_params`` of the flattened
     ``RunStart.config``, so a tracker need not read the config for its params.
     Several trackers may be active at once; one that raises is reported once with its name and
-    receives no further events of the run, and never fails the training. The run folder stays the source of truth for
-    files: artifacts are paths relative to it.
+    receives no further events of the run, and never fails the training. The run folder stays the
+    source of truth for files: artifacts are paths relative to it.
     """
 
 

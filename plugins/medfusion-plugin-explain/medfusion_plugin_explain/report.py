@@ -80,6 +80,7 @@ class ExplanationSection:
         from medfusion_core.runs.loading import load_variant, open_run
         from medfusion_plugin_explain.cam import class_activation_maps
         from medfusion_plugin_explain.explain import batches_of, patient_indices, view_names
+
         run = open_run(context.run_dir)
         model = load_variant(run, _VARIANTS[label])
         data = run.prepare_data(_VARIANTS[label])
