@@ -92,6 +92,11 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str = "auto", *, num_cpus: float = 1) -> None:
+        # The cluster's workers run the medfusion installed on them. Ray would otherwise copy the
+        # driver's `uv run` environment (its working directory and a `uv run` interpreter) to every
+        # worker when the driver was started by `uv run`, and the jobs could not import the
+        # plugins there; RAY_ENABLE_UV_RUN_RUNTIME_ENV=1 in the environment keeps Ray's behaviour.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         try:
             import ray
         except ImportError:
@@ -121,7 +126,9 @@ class RayExecutor:
         try:
             return int(self._ray.get(ref))
         except self._ray.exceptions.RayError as exc:
-            raise JobLost(f"ray task {handle[:12]} failed: {str(exc).splitlines()[0]}") from None
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            cause = lines[-1] if lines else type(exc).__name__
+            raise JobLost(f"ray task {handle[:12]} failed: {cause}") from None
 
     def cancel(self, handle: str) -> None:
         """Cancel the task (its worker is killed)."""
