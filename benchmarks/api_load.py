@@ -33,7 +33,8 @@ import httpx2 as httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import median_seconds, result_line
+from _report import result_line
+from _timing import Contender, measure
 from medfusion_plugin_tracking.store import TrackingStore
 
 PASSWORD = "benchmark password"
@@ -190,7 +191,11 @@ def main() -> None:
         store = TrackingStore(runs_dir=folder)
         live = _fill(store)
         run_ids = [run.id for run in store.search_runs(limit=FINISHED_RUNS)]
-        direct = median_seconds(lambda: store.search_runs(limit=50), repeats=20)
+        direct = measure(
+            [Contender("runs list in process", lambda: store.search_runs(limit=50))],
+            repeats=20,
+            title="the same listing on the store, in process",
+        )["runs list in process"].median
         port = _free_port()
         server = _start_server(folder, port)
         base = f"http://127.0.0.1:{port}"
