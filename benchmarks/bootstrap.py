@@ -25,7 +25,7 @@ from medfusion_plugin_native import kernels as native
 
 from medfusion_core.kernels import REFERENCE, resample_indices
 
-N, RESAMPLES, SEED, REPEATS = 10_000, 100, 42, 5
+N, RESAMPLES, SEED, REPEATS = 10_000, 100, 42, 15
 
 
 def sklearn_loop(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
