@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from medfusion_plugin_evaluation.binary import THRESHOLD_METRICS, confusion_counts, rates_from_counts
-from medfusion_plugin_evaluation.bootstrap import bootstrap, resample_indices
-from medfusion_plugin_evaluation.calibration import brier_scores
+from medfusion_plugin_evaluation.binary import operating_point_bootstrap
+from medfusion_plugin_evaluation.bootstrap import resample_indices
 from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,13 +31,8 @@ N, RESAMPLES, REPEATS = 2000, 200, 5
 
 
 def vectorised(y: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """All metrics for all resamples with the evaluation package."""
-
-    def statistic(y_r: np.ndarray, pred_r: np.ndarray, p_r: np.ndarray) -> np.ndarray:
-        rates = rates_from_counts(confusion_counts(y_r, pred_r))
-        return np.stack([*(rates[name] for name in THRESHOLD_METRICS), brier_scores(y_r, p_r)], axis=-1)
-
-    return bootstrap(statistic, [y, predicted, p], n_resamples=RESAMPLES, seed=0)
+    """All metrics for all resamples with the evaluation package (what ``evaluate`` runs)."""
+    return operating_point_bootstrap(y, predicted, p, n_resamples=RESAMPLES, seed=0)
 
 
 def resamples() -> list[np.ndarray]:

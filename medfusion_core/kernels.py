@@ -38,11 +38,19 @@ def resample_indices(seed: int, stream: int, n: int) -> np.ndarray:
     ``(mix64(key + (j + 1) * GOLDEN) * n) >> 64`` (multiply-shift onto ``0 .. n-1``), with
     ``GOLDEN = 0x9E3779B97F4A7C15``. ``seed`` is taken modulo 2^64; ``n`` must be below 2^32.
     """
+    return resample_index_matrix(seed, np.array([stream]), n)[0]
+
+
+def resample_index_matrix(seed: int, streams: np.ndarray, n: int) -> np.ndarray:
+    """Indices of several resamples at once: row ``r`` is ``resample_indices(seed, streams[r], n)``.
+
+    One vectorised pass over ``[len(streams), n]`` words instead of a call per resample.
+    """
     if not 0 <= n < 2**32:
         raise ValueError(f"resample_indices: n={n} must be in [0, 2^32)")
-    seed_key = int(_mix64(np.array([(seed + _GOLDEN) & _MASK64], dtype=np.uint64))[0])
-    key = _mix64(np.array([(seed_key + stream) & _MASK64], dtype=np.uint64))[0]
-    words = _mix64(np.arange(1, n + 1, dtype=np.uint64) * np.uint64(_GOLDEN) + key)
+    seed_key = _mix64(np.array([(seed + _GOLDEN) & _MASK64], dtype=np.uint64))[0]
+    keys = _mix64(np.asarray(streams, dtype=np.uint64) + seed_key)
+    words = _mix64(np.arange(1, n + 1, dtype=np.uint64)[None, :] * np.uint64(_GOLDEN) + keys[:, None])
     # (words * n) >> 64 without 128-bit integers: split the word into 32-bit halves.
     n64 = np.uint64(n)
     high = (words >> np.uint64(32)) * n64 + (((words & np.uint64(0xFFFFFFFF)) * n64) >> np.uint64(32))

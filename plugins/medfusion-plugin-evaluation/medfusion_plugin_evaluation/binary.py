@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from medfusion_core.kernels import auc_pair
-from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap, bootstrap_auc, estimate
+from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap_auc, estimate, resample_counts
 from medfusion_plugin_evaluation.calibration import (
     ReliabilityBins,
     brier_scores,
@@ -122,6 +122,26 @@ def _operating_point_resamples(y: np.ndarray, predicted: np.ndarray, p: np.ndarr
     return np.stack([*(rates[name] for name in THRESHOLD_METRICS), brier_scores(y, p)], axis=-1)
 
 
+def operating_point_bootstrap(
+    y: np.ndarray, predicted: np.ndarray, p: np.ndarray, *, n_resamples: int, seed: int
+) -> np.ndarray:
+    """:data:`THRESHOLD_METRICS` and the Brier score on each bootstrap resample: ``[n_resamples, 7]``.
+
+    Every one of them is a function of sums over patients (the four confusion cells and the
+    squared errors), so each chunk of resamples is one product of its draw counts with those five
+    per-patient columns (:func:`.bootstrap.resample_counts`); no resample is gathered.
+    """
+    truth, positive = np.asarray(y) == 1, np.asarray(predicted) == 1
+    columns = np.stack(
+        [~truth & ~positive, ~truth & positive, truth & ~positive, truth & positive], axis=1
+    ).astype(np.float64)
+    columns = np.column_stack([columns, (np.asarray(p, dtype=np.float64) - truth) ** 2])
+    chunks = [counts @ columns for counts in resample_counts(len(truth), n_resamples, seed)]
+    sums = np.concatenate(chunks) if chunks else np.zeros((0, columns.shape[1]))
+    rates = rates_from_counts(sums[:, :4])
+    return np.stack([*(rates[name] for name in THRESHOLD_METRICS), sums[:, 4] / len(truth)], axis=-1)
+
+
 def evaluate_binary(
     predictions: ModelPredictions,
     *,
@@ -152,7 +172,7 @@ def evaluate_binary(
     auroc_value, auprc_value = auc_pair(y.astype(np.uint8), p)
     auroc_resamples, auprc_resamples = bootstrap_auc(y, p, n_resamples=n_resamples, seed=seed)
     point = _operating_point_resamples(y, predicted, p)
-    resampled = bootstrap(_operating_point_resamples, [y, predicted, p], n_resamples=n_resamples, seed=seed)
+    resampled = operating_point_bootstrap(y, predicted, p, n_resamples=n_resamples, seed=seed)
     at_threshold = {name: estimate(point[k], resampled[:, k]) for k, name in enumerate(THRESHOLD_METRICS)}
     bins = reliability_bins(y, p)
     fpr, tpr, roc_thresholds = roc_curve(y, p)

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import attrs
 import numpy as np
 
-from medfusion_core.kernels import get_kernel
-from medfusion_core.kernels import resample_indices as kernel_resample_indices
+from medfusion_core.kernels import get_kernel, resample_index_matrix
 from medfusion_plugin_evaluation.result import Result
 
 #: Coverage of every confidence interval.
@@ -65,7 +64,20 @@ def resample_indices(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray
     chunk = max(1, _CHUNK_ELEMENTS // max(n, 1))
     for start in range(0, n_resamples, chunk):
         stop = min(start + chunk, n_resamples)
-        yield np.stack([kernel_resample_indices(seed, i, n) for i in range(start, stop)])
+        yield resample_index_matrix(seed, np.arange(start, stop), n)
+
+
+def resample_counts(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """How often each patient is drawn in each resample: float64 chunks of shape ``[r, n]``.
+
+    The same resamples as :func:`resample_indices`. A statistic that is a sum over patients
+    (confusion counts, the Brier score) is then one matrix product per chunk, ``counts @ values``,
+    instead of gathering every resample.
+    """
+    for idx in resample_indices(n, n_resamples, seed):
+        rows = idx.shape[0]
+        flat = (idx + (np.arange(rows) * n)[:, None]).ravel()
+        yield np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 def bootstrap(
