@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from medfusion_plugin_evaluation.api import ModelPredictions, SplitPredictions, evaluate_binary
+from medfusion_plugin_evaluation.binary import operating_point_bootstrap
 from medfusion_plugin_evaluation.bootstrap import (
     Estimate,
     bootstrap,
@@ -31,6 +32,22 @@ def test_resample_indices_follow_the_kernel_scheme_across_chunks(monkeypatch: py
     stacked = np.concatenate(chunks)
     for i in range(7):
         np.testing.assert_array_equal(stacked[i], kernel_indices(5, i, 10))
+
+
+def test_operating_point_bootstrap_equals_gathered_resamples(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("medfusion_plugin_evaluation.bootstrap._CHUNK_ELEMENTS", 500)
+    y, p = _scores(80, seed=3)
+    predicted = (p >= 0.4).astype(np.int64)
+    resampled = operating_point_bootstrap(y, predicted, p, n_resamples=30, seed=4)
+    assert resampled.shape == (30, 7)
+    for i in range(30):
+        idx = kernel_indices(4, i, 80)
+        yr, pr, sr = y[idx], predicted[idx], p[idx]
+        tp, tn = np.sum((yr == 1) & (pr == 1)), np.sum((yr == 0) & (pr == 0))
+        fp, fn = np.sum((yr == 0) & (pr == 1)), np.sum((yr == 1) & (pr == 0))
+        expected = [tp / (tp + fn), tn / (tn + fp), tp / (tp + fp), tn / (tn + fn), (tp + tn) / 80]
+        expected += [2 * tp / (2 * tp + fp + fn), np.mean((sr - yr) ** 2)]
+        np.testing.assert_allclose(resampled[i], expected, rtol=1e-12)
 
 
 def test_generic_bootstrap_equals_explicit_loop_and_kernel() -> None:
