@@ -41,8 +41,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from medfusion_core.discovery import ENTRY_POINT_GROUP
 from medfusion_core.errors import MedFusionError
-from medfusion_core.host import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP
+from medfusion_core.host import CORE_PLUGIN_NAME
 from medfusion_core.kinds import KINDS, NAMES
 
 ENV_CATALOGUE = "MEDFUSION_CATALOGUE"

@@ -20,7 +20,6 @@ The canonical plugin name is the normalised distribution name (``medfusion-plugi
 from __future__ import annotations
 
 import difflib
-import importlib.metadata as md
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,19 +28,16 @@ from typing import Any
 
 import attrs
 import pluggy
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from medfusion_core import __version__ as CORE_VERSION
 from medfusion_core import kinds
+from medfusion_core.discovery import CORE_DISTRIBUTION, PluginEntry, canonical_name, plugin_entries
 from medfusion_core.errors import MedFusionError, PluginError
 from medfusion_core.kinds.kernel import KernelInfo
 from medfusion_core.lookups import ComponentRegistry
 from medfusion_core.specs import ComponentSpec
 
-ENTRY_POINT_GROUP = "medfusion.plugins"
-CORE_PLUGIN_NAME = "medfusion-core"
+CORE_PLUGIN_NAME = CORE_DISTRIBUTION
 #: Serialises the first load of a host (threads wait for a complete one).
 _LOADING = threading.RLock()
 ENV_ALLOW = "MEDFUSION_PLUGINS"
@@ -94,21 +90,7 @@ def split_names(value: str | Iterable[str] | None) -> set[str]:
     if value is None:
         return set()
     items = value.split(",") if isinstance(value, str) else value
-    return {canonicalize_name(item.strip()) for item in items if item.strip()}
-
-
-def core_requirement(dist: md.Distribution) -> Requirement | None:
-    """The distribution's unconditional requirement on ``medfusion-core``, if it declares one."""
-    for line in dist.requires or []:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if canonicalize_name(req.name) != CORE_PLUGIN_NAME:
-            continue
-        if req.marker is None or req.marker.evaluate({"extra": ""}):
-            return req
-    return None
+    return {canonical_name(item.strip()) for item in items if item.strip()}
 
 
 class Host:
@@ -159,36 +141,38 @@ class Host:
 
             self.register(builtin, CORE_PLUGIN_NAME, version=CORE_VERSION, entry_point=builtin.__name__)
             if self.autoload:
-                for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-                    self._load_entry_point(ep)
+                for entry in plugin_entries():
+                    self._load_entry_point(entry)
             self._ready = True
         return self
 
-    def _load_entry_point(self, ep: md.EntryPoint) -> None:
-        dist = ep.dist
-        name = canonicalize_name(dist.name if dist is not None else ep.name)
-        version = dist.version if dist is not None else "unknown"
+    def _load_entry_point(self, entry: PluginEntry) -> None:
+        name = entry.name
         if name in self._records:
             return
-        record = PluginRecord(name=name, version=version, status="ok", entry_point=ep.value)
+        record = PluginRecord(
+            name=name,
+            version=entry.version,
+            status="ok",
+            entry_point=entry.value,
+            core_range=entry.core_range,
+        )
         self._records[name] = record
-        req = core_requirement(dist) if dist is not None else None
-        record.core_range = str(req.specifier) if req is not None else None
         if self._excluded(name):
             record.status = "disabled"
             record.error = self._exclusion_reason(name)
             return
-        if req is not None and not req.specifier.contains(Version(CORE_VERSION), prereleases=True):
+        if not entry.compatible:
             self._fail(
                 record,
                 "incompatible",
                 "metadata",
-                f"requires medfusion-core{req.specifier} but {CORE_VERSION} is installed; "
+                f"requires medfusion-core{entry.core_range} but {CORE_VERSION} is installed; "
                 f"upgrade the plugin or medfusion-core",
             )
             return
         try:
-            module = ep.load()
+            module = entry.load()
         except Exception as exc:
             self._fail(record, "failed", "import", f"{type(exc).__name__}: {exc}")
             return
@@ -204,7 +188,7 @@ class Host:
         core_range: str | None = None,
     ) -> PluginRecord:
         """Register an already-imported plugin object by hand (tests, embedding applications)."""
-        name = canonicalize_name(name)
+        name = canonical_name(name)
         record = PluginRecord(
             name=name, version=version, status="ok", entry_point=entry_point, core_range=core_range
         )
@@ -309,7 +293,7 @@ class Host:
     def record(self, name: str) -> PluginRecord | None:
         """The record of one plugin by any spelling of its name."""
         self.load()
-        return self._records.get(canonicalize_name(name))
+        return self._records.get(canonical_name(name))
 
     def specs(self, kind: str | None = None) -> list[ComponentSpec]:
         """Specs of every ``ok`` plugin, optionally of one kind."""

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from medfusion_core import kinds
+from medfusion_core.discovery import canonical_name
 from medfusion_core.errors import AmbiguousComponentError, ComponentNotFoundError
 from medfusion_core.kinds.exporter import ExporterInfo
 from medfusion_core.kinds.kernel import KernelInfo
@@ -64,7 +63,7 @@ class ComponentRegistry:
         plugin, sep, bare = name.rpartition(":")
         candidates = self._candidates(kind, bare)
         if sep:
-            wanted = canonicalize_name(plugin)
+            wanted = canonical_name(plugin)
             candidates = [spec for spec in candidates if spec.plugin == wanted]
         if not candidates:
             raise ComponentNotFoundError(self._unknown_message(kind, name))
@@ -168,7 +167,7 @@ class ComponentRegistry:
             for spec in specs
             if isinstance(spec.info, ExporterInfo)
             and bare in spec.info.formats
-            and (not sep or spec.plugin == canonicalize_name(plugin))
+            and (not sep or spec.plugin == canonical_name(plugin))
         ]
         if not serving:
             known = sorted({f for spec in specs for f in spec.info.formats})  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ PLUGIN_PREFIX = "medfusion_plugin_"
 #: A module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("medfusion_core.errors", "medfusion_core.runs.io"),
-    ("medfusion_core.kinds", "medfusion_core.specs", "medfusion_core.components"),
+    ("medfusion_core.kinds", "medfusion_core.specs", "medfusion_core.components", "medfusion_core.discovery"),
     ("medfusion_core.host", "medfusion_core.lookups", "medfusion_core.registry", "medfusion_core.builtin"),
     (
         "medfusion_core.catalogue",

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -219,6 +217,7 @@ def check_tracker(tracker: object, run_dir: str = "/tmp/medfusion-conformance-ru
 def git_state(folder: str | Path) -> dict[str, Any] | None:
     """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``folder`` (tracked files
     only count as dirty), or None outside a checkout or without git."""
+    import subprocess  # here, not at the top: every `medfusion` start imports the kinds
 
     def git(*args: str) -> str | None:
         try:
@@ -239,6 +238,8 @@ def git_state(folder: str | Path) -> dict[str, Any] | None:
 def package_versions(distributions: Iterable[str]) -> dict[str, str | None]:
     """Installed version of each distribution (``medfusion-core``, the plugins that took part);
     None for one that is not installed."""
+    from importlib import metadata  # here, not at the top: every `medfusion` start imports the kinds
+
     versions: dict[str, str | None] = {}
     for name in distributions:
         try:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medfusion_core.host import ENTRY_POINT_GROUP, Host, use_host
+from medfusion_core.discovery import ENTRY_POINT_GROUP
+from medfusion_core.host import Host, use_host
 
 
 @contextmanager

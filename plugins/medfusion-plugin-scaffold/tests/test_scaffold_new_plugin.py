@@ -23,7 +23,7 @@ from medfusion_plugin_scaffold.new_plugin import (
 )
 
 from medfusion_core import __version__, kinds
-from medfusion_core.host import ENTRY_POINT_GROUP
+from medfusion_core.discovery import ENTRY_POINT_GROUP
 
 BIN = Path(sys.executable).parent
 # uv is a dev dependency, so it sits next to the interpreter running the tests.
