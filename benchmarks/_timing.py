@@ -3,15 +3,20 @@
 A benchmark names its contenders (:class:`Contender`: a call, the threads it may use) and
 :func:`measure` runs them in rounds: every round calls each contender once, in an order that
 rotates from round to round, so that all sides see the same background load and none is always
-first after a pause. Each side is warmed up first. The figure is the median wall time of the same
-calls; process CPU time is recorded beside it, never instead of it (work on native pool threads
-and in child processes is under-counted there). Thread counts are set by the helper before each
-call (torch intra-op, BLAS/OpenMP through threadpoolctl, the native accelerator's pool when it is
-installed) and must be equal on all sides unless the figure is about threads.
+first after a pause. Each side is warmed up first. A short call is timed ``number`` times in a row
+per sample (as ``timeit`` does) so that one sample is long against timer and scheduler noise, and
+the garbage collector is paused while a sample runs (also as ``timeit`` does; it collects between
+rounds), so that a collection triggered by one side is not charged to the other. The figure is the
+median wall time of the same calls; process CPU time is recorded beside it, never instead of it
+(work on native pool threads and in child processes is under-counted there). Thread counts are
+set by the helper before each call (torch intra-op, BLAS/OpenMP through threadpoolctl, the native
+accelerator's pool when it is installed) and must be equal on all sides unless the figure is about
+threads.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +28,8 @@ class Contender:
     """One side of a comparison: ``call()`` is timed; ``threads`` is how many threads it may use.
 
     ``prepare()``, when given, runs untimed before every timed call (fresh inputs, a cleared
-    cache); ``work`` is how many units one call processes, for per-unit figures (images, rows).
+    cache); ``work`` is how many units one call processes, for per-unit figures (images, rows);
+    ``number`` is how many calls one timed sample makes back to back (times are per call).
     """
 
     name: str
@@ -31,6 +37,11 @@ class Contender:
     threads: int = 1
     prepare: Callable[[], object] | None = None
     work: int = 1
+    number: int = 1
+
+    def __post_init__(self) -> None:
+        if self.number < 1 or (self.prepare is not None and self.number != 1):
+            raise ValueError(f"{self.name}: number must be >= 1, and 1 when prepare is given")
 
 
 @dataclass
@@ -151,14 +162,14 @@ def measure(
         round_index = 0
         while round_index < repeats or time.perf_counter() < deadline:
             shift = round_index % len(contenders)
+            gc.collect()
             for contender in [*contenders[shift:], *contenders[:shift]]:
                 if setting.use(contender.threads):
                     _untimed(contender)  # warm the pools just started
                 _untimed_prepare(contender)
-                wall, cpu = time.perf_counter(), time.process_time()
-                contender.call()
-                timings[contender.name].wall.append(time.perf_counter() - wall)
-                timings[contender.name].cpu.append(time.process_time() - cpu)
+                wall, cpu = _timed_sample(contender)
+                timings[contender.name].wall.append(wall)
+                timings[contender.name].cpu.append(cpu)
             round_index += 1
     finally:
         setting.restore()
@@ -167,25 +178,42 @@ def measure(
 
 
 def compare_single_thread(
-    calls: dict[str, Callable[[], object]], *, work: int, repeats: int, title: str
+    calls: dict[str, Callable[[], object]], *, work: int, repeats: int, title: str, number: int = 1
 ) -> dict[str, Timing]:
     """:func:`measure` of every call on 1 thread, each processing ``work`` units."""
     return measure(
-        [Contender(name, call, threads=1, work=work) for name, call in calls.items()],
+        [Contender(name, call, threads=1, work=work, number=number) for name, call in calls.items()],
         repeats=repeats,
         title=title,
     )
 
 
-def thread_scaling(call: Callable[[], object], *, work: int, repeats: int, title: str) -> float:
+def thread_scaling(
+    call: Callable[[], object], *, work: int, repeats: int, title: str, number: int = 1
+) -> float:
     """How many times faster ``call`` runs on 2 threads than on 1 (interleaved, median wall)."""
     timings = measure(
-        [Contender(f"{n} thread(s)", call, threads=n, work=work) for n in (1, 2)],
+        [Contender(f"{n} thread(s)", call, threads=n, work=work, number=number) for n in (1, 2)],
         repeats=repeats,
         about_threads=True,
         title=title,
     )
     return ratio(timings["1 thread(s)"], timings["2 thread(s)"])
+
+
+def _timed_sample(contender: Contender) -> tuple[float, float]:
+    """Wall and CPU seconds per call of ``contender.number`` back-to-back calls, collector paused."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(contender.number):
+            contender.call()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        if was_enabled:
+            gc.enable()
+    return wall / contender.number, cpu / contender.number
 
 
 def _untimed(contender: Contender) -> None:

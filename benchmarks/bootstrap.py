@@ -57,7 +57,11 @@ def main() -> None:
         calls, work=RESAMPLES, repeats=REPEATS, title=f"{RESAMPLES} resamples of {N}, 1 thread each"
     )
     scaling = thread_scaling(
-        calls["native"], work=RESAMPLES, repeats=REPEATS * 3, title="native kernel, 1 vs 2 threads"
+        calls["native"],
+        work=RESAMPLES,
+        repeats=REPEATS * 3,
+        number=5,
+        title="native kernel, 1 vs 2 threads (5 calls per sample)",
     )
     print(
         result_line("bootstrap_native_vs_numpy_1thread", ratio(single["numpy"], single["native"]), ">=", 20)

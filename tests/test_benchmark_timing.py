@@ -54,3 +54,18 @@ def test_ratio_is_per_unit_of_work() -> None:
     assert timing.ratio(slow, fast) == pytest.approx(4.0)
     assert fast.per_second == pytest.approx(20.0)
     assert timing.Timing("x", 1, 1, wall=[1.0, 2.0, 3.0, 4.0, 5.0]).spread == pytest.approx(2.0 / 3.0)
+
+
+def test_a_sample_makes_number_calls_with_the_collector_paused() -> None:
+    import gc
+
+    states: list[bool] = []
+    contender = timing.Contender("n", lambda: states.append(gc.isenabled()), number=4)
+    result = timing.measure([contender], repeats=2, warmup=1)
+    assert len(states) == 1 + 2 * 4 and states[0] is True and not any(states[1:])
+    assert len(result["n"].wall) == 2 and gc.isenabled()
+
+
+def test_number_above_one_refuses_a_prepare_step() -> None:
+    with pytest.raises(ValueError, match="number"):
+        timing.Contender("x", lambda: None, prepare=lambda: None, number=2)
