@@ -27,7 +27,7 @@ from medfusion_core.config import load_config
 from medfusion_core.data import prepare_data
 from medfusion_core.kernels import backend_report
 
-PATIENTS, REPEATS, WORKERS = 240, 5, 2
+PATIENTS, REPEATS, WORKERS = 240, 9, 2
 TARGET = 1.0
 
 
