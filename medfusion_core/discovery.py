@@ -3,7 +3,9 @@
 Reading every distribution's metadata (``importlib.metadata``, its e-mail header parser and
 ``packaging``'s requirement grammar) is most of what a bare ``medfusion`` start costs, and the
 answer changes only when something is installed or removed. :func:`plugin_entries` therefore keeps
-it in one JSON file per interpreter, valid while the *fingerprint* is unchanged: the ``sys.path``
+it in a JSON file per interpreter and search path (``sys.prefix`` and ``sys.path``: a console
+script and ``python -m`` in another folder see different paths), valid while the *fingerprint* is
+unchanged: the ``sys.path``
 entries and, for every ``*.dist-info`` / ``*.egg-info`` folder in them, its name and the
 modification times of the folder and of its ``entry_points.txt`` and ``METADATA``. Installers
 create those files anew, so any install, upgrade or removal changes it. A missing, stale or
@@ -101,12 +103,12 @@ def metadata_fingerprint() -> str:
 
 
 def cache_path() -> Path:
-    """The cache file of this interpreter (one per ``sys.prefix``)."""
+    """The cache file of this interpreter and search path."""
     root = os.environ.get(ENV_CACHE_DIR) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "medfusion"
     )
-    prefix = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
-    return Path(root) / f"plugins-{prefix}.json"
+    key = hashlib.sha256("\0".join([sys.prefix, *sys.path]).encode()).hexdigest()[:20]
+    return Path(root) / f"plugins-{key}.json"
 
 
 def _mtime(path: str) -> int:

@@ -9,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from medfusion_core.discovery import ENV_CACHE_DIR
 from medfusion_core.host import Host
 from medfusion_core.testing.plugins import install_fake_distribution, isolated_host
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plugin_cache_in_session_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the discovery cache of a test session (fake distributions on temporary paths) out of
+    the user's cache folder; subprocesses of the tests inherit the setting."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_CACHE_DIR, str(tmp_path_factory.mktemp("plugin-cache")))
+        yield
 
 
 @pytest.fixture
