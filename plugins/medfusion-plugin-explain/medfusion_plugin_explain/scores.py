@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-#: A map's binary region: where it reaches this fraction of its maximum.
+#: A map's binary region: where it rises this fraction of the way from its minimum to its maximum
+#: (half its maximum for a map whose minimum is 0, as Grad-CAM's; a sigmoid attention gate never
+#: reaches 0, and half its maximum would cover the whole image).
 IOU_THRESHOLD = 0.5
 
 
@@ -20,9 +22,14 @@ def pointing_hit(saliency: torch.Tensor, mask: torch.Tensor) -> bool:
 
 
 def iou(saliency: torch.Tensor, mask: torch.Tensor, threshold: float = IOU_THRESHOLD) -> float:
-    """Intersection over union of ``saliency >= threshold * max`` with ``mask > 0.5``."""
-    peak = float(saliency.max())
-    region = saliency >= threshold * peak if peak > 0 else torch.zeros_like(saliency, dtype=torch.bool)
+    """Intersection over union of ``saliency >= min + threshold * (max - min)`` with ``mask > 0.5``
+    (a constant map has no region)."""
+    low, peak = float(saliency.min()), float(saliency.max())
+    region = (
+        saliency >= low + threshold * (peak - low)
+        if peak > low
+        else torch.zeros_like(saliency, dtype=torch.bool)
+    )
     lesion = mask > 0.5
     union = int((region | lesion).sum())
     return int((region & lesion).sum()) / union if union else float("nan")

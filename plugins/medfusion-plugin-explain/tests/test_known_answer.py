@@ -81,3 +81,8 @@ def test_mask_scores_by_hand():
     mask[:] = 0.0
     mask[3, 3] = 1.0
     assert not pointing_hit(saliency, mask) and iou(saliency, mask) == 0.0
+    gate = 0.4 + 0.5 * saliency  # a sigmoid gate's floor: the region is still half its range
+    mask[:] = 0.0
+    mask[0, :2] = 1.0
+    assert iou(gate, mask) == 1.0
+    assert iou(torch.full((4, 4), 0.7), mask) == 0.0, "a constant map points nowhere"
