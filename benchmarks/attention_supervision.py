@@ -40,6 +40,7 @@ def _config(folder: Path, name: str, supervised: bool, args: argparse.Namespace)
     """The demo config with the benchmark's model; ``supervised`` adds the attention loss."""
     config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     config["name"] = name
+    config["seed"] = args.seed
     config["data"]["image"]["size"] = [args.size, args.size]
     config["data"]["loader"] = {"backend": "threads", "batch_size": 16, "workers": 1}
     config["model"]["modalities"] = args.modalities
@@ -103,6 +104,7 @@ def main() -> None:
         "--weight", type=float, default=1.0, help="attention_loss_weight of the supervised run"
     )
     parser.add_argument("--modalities", choices=["fused", "image"], default="fused")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the demo data and of both trainings")
     parser.add_argument("--quick", action="store_true", help="48 patients, 32 px, 1 epoch")
     args = parser.parse_args()
     if args.quick:
@@ -113,14 +115,14 @@ def main() -> None:
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_demo(Path(tmp) / "data", patients=args.patients, seed=0)
+        folder = write_demo(Path(tmp) / "data", patients=args.patients, seed=args.seed)
         plain, plain_val = _train_and_score(_config(folder, "plain", False, args), args.modalities)
         guided, guided_val = _train_and_score(_config(folder, "supervised", True, args), args.modalities)
     views = guided["gradcam"]["views"]
     print(
         "model: small Swin (2 stages, width 32, window 4) + spatial attention gate, "
-        f"{args.size}x{args.size} px, "
-        f"{args.modalities}; demo data {args.patients} patients, {args.epochs} epochs, seed 0, 1 thread; "
+        f"{args.size}x{args.size} px, {args.modalities}; demo data {args.patients} patients, "
+        f"{args.epochs} epochs, seed {args.seed}, 1 thread; "
         f"attention_loss mask_guided weight {args.weight} vs none; {views} test views with a mask"
     )
     print(f"best validation AUROC: supervised {guided_val:.3f}, unsupervised {plain_val:.3f}")
