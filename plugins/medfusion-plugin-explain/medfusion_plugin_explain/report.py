@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from medfusion_core.config import ExperimentConfig
 from medfusion_core.kinds.report import ReportContext, ReportSection, ReportTable
 
 #: Patients shown per group.
@@ -88,20 +89,25 @@ class ExplanationSection:
         from medfusion_core.runs.loading import load_variant, open_run
 
         run = open_run(context.run_dir)
+        label = context.reference if context.reference in labels else labels[0]
+        masked = run.config.data.mask is not None
         loaded = {
-            label: (load_variant(run, _VARIANTS[label]), run.prepare_data(_VARIANTS[label]))
-            for label in labels
+            name: (load_variant(run, _VARIANTS[name]), run.prepare_data(_VARIANTS[name]))
+            for name in (labels if masked else [label])
         }
         section = ReportSection(heading="Explanations")
-        label = context.reference if context.reference in loaded else labels[0]
         if context.task == "binary" and context.predictions[label].test.patient_ids is not None:
             self._groups(context, label, *loaded[label], section)
-        if run.config.data.mask is not None:
+        if masked:
             self._masks(context, run.config, loaded, section)
         return section if section.tables else None
 
     def _masks(
-        self, context: ReportContext, config: Any, loaded: dict[str, Any], section: ReportSection
+        self,
+        context: ReportContext,
+        config: ExperimentConfig,
+        loaded: dict[str, Any],
+        section: ReportSection,
     ) -> None:
         """The lesion-mask table (and ``metrics["mask_scores"]``) of every variant."""
         from medfusion_plugin_explain.evidence import MASK_HEADER, mask_rows, supervision
@@ -112,8 +118,9 @@ class ExplanationSection:
         trained = supervision(config)
         section.paragraphs.append(
             "Agreement of each map with the lesion masks over the test views that have one: the "
-            "pointing game (the map's peak inside the lesion), the IoU of the map at half its maximum "
-            f"with the mask and the map's mass inside it. Attention supervision of this run: {trained}."
+            "pointing game (the map's peak inside the lesion), the IoU of the map's region (half "
+            "way from its minimum to its maximum) with the mask and the map's mass inside it. "
+            f"Attention supervision of this run: {trained}."
         )
         section.tables.append(ReportTable(MASK_HEADER, mask_rows(scores), "Lesion masks (test split)"))
         section.metrics["mask_scores"] = scores
