@@ -44,10 +44,13 @@ def command(
     """Explain patients of a run: Grad-CAM / Grad-CAM++ (and attention maps where the model has
     them) over every view as PNGs, integrated gradients of the clinical values from the
     all-missing baseline, the randomised-weights check, permutation importance on validation and
-    lesion-mask scores on test, in DIR/explanations.json. RUN is a run folder or a registered
+    lesion-mask scores on test (pointing game and IoU per variant and map, also printed), in
+    DIR/explanations.json. RUN is a run folder or a registered
     model (NAME@alias, NAME/N)."""
+    from medfusion_core.runs.io import read_json
     from medfusion_core.tracking import resolve_run
     from medfusion_plugin_explain.cam import METHODS
+    from medfusion_plugin_explain.evidence import mask_lines
     from medfusion_plugin_explain.explain import ExplainOptions, explain_run
 
     folder, resolved = resolve_run(run)
@@ -55,5 +58,10 @@ def command(
         methods=tuple(methods) or METHODS, steps=steps, repeats=repeats, target_class=target_class
     )
     path = explain_run(folder, _ids(patients), out, variant=variant or resolved, options=options)
+    written = read_json(path)
+    lines = mask_lines({name: v["mask_scores"] for name, v in written["variants"].items()})
+    if lines:
+        click.echo(f"lesion masks, test split (attention supervision: {written['attention_supervision']}):")
+        click.echo("\n".join(f"  {line}" for line in lines))
     click.echo(f"explanations: {path}")
     return path

@@ -28,6 +28,7 @@ from medfusion_plugin_explain.clinical import (
     integrated_gradients,
     permutation_importance,
 )
+from medfusion_plugin_explain.evidence import supervision
 from medfusion_plugin_explain.overlay import overlay_figure, save_png
 from medfusion_plugin_explain.sanity import randomised, rank_correlation
 from medfusion_plugin_explain.scores import mask_scores
@@ -284,6 +285,7 @@ def explain_run(
         "run": str(run.root),
         "task": run.config.task.type,
         "methods": list(options.methods),
+        "attention_supervision": supervision(run.config),
         "variants": variants,
     }
     return write_json(out / RESULT_FILE, json_ready(result))

@@ -1,5 +1,6 @@
 """The report section: Grad-CAM of the most confident positives, the false positives and the
-false negatives of the reference model on test (binary tasks with an image branch)."""
+false negatives of the reference model on test (binary tasks with an image branch), and the
+lesion-mask scores (pointing game, IoU) of every variant with images where the data has masks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from medfusion_core.config import ExperimentConfig
 from medfusion_core.kinds.report import ReportContext, ReportSection, ReportTable
 
 #: Patients shown per group.
@@ -56,8 +58,22 @@ def _grid(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> Any:
     return figure
 
 
+def _mask_scores(context: ReportContext, loaded: dict[str, Any]) -> dict[str, Any]:
+    """``{label: mask scores}`` of every loaded variant over the test split (variants without
+    masked test views left out)."""
+    from medfusion_plugin_explain.explain import ExplainOptions, mask_agreement
+
+    found = {
+        label: mask_agreement(model, data, "test", context.task, ExplainOptions())
+        for label, (model, data) in loaded.items()
+    }
+    return {label: scores for label, scores in found.items() if scores}
+
+
 class ExplanationSection:
-    """Report part ``explanations``: overlays of top-k, false-positive and false-negative patients."""
+    """Report part ``explanations``: overlays of top-k, false-positive and false-negative patients
+    (binary tasks) and, where the data has lesion masks, the pointing game and IoU of every map
+    per variant."""
 
     title = "Explanations"
     order = 60
@@ -66,32 +82,63 @@ class ExplanationSection:
         self.k = k
 
     def render(self, context: ReportContext) -> ReportSection | None:
-        """The section for the reference model, or ``None`` (no run, not binary, no images)."""
-        label = (
-            context.reference
-            if context.reference in _VARIANTS
-            else next((name for name in context.predictions if name in _VARIANTS), None)
-        )
-        if context.run_dir is None or context.task != "binary" or label is None:
-            return None
-        test = context.predictions[label].test
-        if test.patient_ids is None:
+        """The section, or ``None`` (no run, no variant with images, nothing to show)."""
+        labels = [name for name in context.predictions if name in _VARIANTS]
+        if context.run_dir is None or not labels:
             return None
         from medfusion_core.runs.loading import load_variant, open_run
+
+        run = open_run(context.run_dir)
+        label = context.reference if context.reference in labels else labels[0]
+        masked = run.config.data.mask is not None
+        loaded = {
+            name: (load_variant(run, _VARIANTS[name]), run.prepare_data(_VARIANTS[name]))
+            for name in (labels if masked else [label])
+        }
+        section = ReportSection(heading="Explanations")
+        if context.task == "binary" and context.predictions[label].test.patient_ids is not None:
+            self._groups(context, label, *loaded[label], section)
+        if masked:
+            self._masks(context, run.config, loaded, section)
+        return section if section.tables else None
+
+    def _masks(
+        self,
+        context: ReportContext,
+        config: ExperimentConfig,
+        loaded: dict[str, Any],
+        section: ReportSection,
+    ) -> None:
+        """The lesion-mask table (and ``metrics["mask_scores"]``) of every variant."""
+        from medfusion_plugin_explain.evidence import MASK_HEADER, mask_rows, supervision
+
+        scores = _mask_scores(context, loaded)
+        if not scores:
+            return
+        trained = supervision(config)
+        section.paragraphs.append(
+            "Agreement of each map with the lesion masks over the test views that have one: the "
+            "pointing game (the map's peak inside the lesion), the IoU of the map's region (half "
+            "way from its minimum to its maximum) with the mask and the map's mass inside it. "
+            f"Attention supervision of this run: {trained}."
+        )
+        section.tables.append(ReportTable(MASK_HEADER, mask_rows(scores), "Lesion masks (test split)"))
+        section.metrics["mask_scores"] = scores
+        section.metrics["attention_supervision"] = trained
+
+    def _groups(
+        self, context: ReportContext, label: str, model: Any, data: Any, section: ReportSection
+    ) -> None:
+        """Overlays and table of the top-k, false-positive and false-negative patients of ``label``."""
         from medfusion_plugin_explain.cam import class_activation_maps
         from medfusion_plugin_explain.explain import batches_of, patient_indices, view_names
 
-        run = open_run(context.run_dir)
-        model = load_variant(run, _VARIANTS[label])
-        data = run.prepare_data(_VARIANTS[label])
+        test = context.predictions[label].test
         threshold = _threshold(context, label)
         groups = chosen_patients(np.asarray(test.y_true), np.asarray(test.scores), threshold, self.k)
-        section = ReportSection(
-            heading="Explanations",
-            paragraphs=[
-                f"Grad-CAM of the {label} model on test patients (threshold {threshold:.3f}): the most "
-                "confident predictions, the false positives and the false negatives, first view of each."
-            ],
+        section.paragraphs.append(
+            f"Grad-CAM of the {label} model on test patients (threshold {threshold:.3f}): the most "
+            "confident predictions, the false positives and the false negatives, first view of each."
         )
         table = ReportTable(["group", "patient", "label", "score"], [])
         for group, rows in groups.items():
@@ -125,4 +172,3 @@ class ExplanationSection:
         section.metrics["patients"] = {
             g: [str(test.patient_ids[i]) for i in rows] for g, rows in groups.items()
         }
-        return section

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import torch
 
-#: A map's binary region: where it reaches this fraction of its maximum.
+#: A map's binary region: where it rises this fraction of the way from its minimum to its maximum
+#: (half its maximum for a map whose minimum is 0, as Grad-CAM's; a sigmoid attention gate never
+#: reaches 0, and half its maximum would cover the whole image).
 IOU_THRESHOLD = 0.5
+#: Maps whose range is at most this fraction of their largest magnitude count as constant: they
+#: point nowhere (e.g. a 1x1 feature map upsampled, equal up to rounding).
+CONSTANT = 1e-6
+
+
+def _range(saliency: torch.Tensor) -> tuple[float, float, bool]:
+    """``(min, max, constant)`` of a map."""
+    low, peak = float(saliency.min()), float(saliency.max())
+    return low, peak, peak - low <= CONSTANT * max(abs(low), abs(peak), 1e-30)
 
 
 def mass_inside(saliency: torch.Tensor, mask: torch.Tensor) -> float:
@@ -15,14 +26,22 @@ def mass_inside(saliency: torch.Tensor, mask: torch.Tensor) -> float:
 
 
 def pointing_hit(saliency: torch.Tensor, mask: torch.Tensor) -> bool:
-    """Whether the map's maximum lies inside the mask (the pointing game)."""
+    """Whether the map's maximum lies inside the mask (the pointing game); never for a constant
+    map."""
+    if _range(saliency)[2]:
+        return False
     return bool((mask > 0.5).flatten()[int(saliency.flatten().argmax())])
 
 
 def iou(saliency: torch.Tensor, mask: torch.Tensor, threshold: float = IOU_THRESHOLD) -> float:
-    """Intersection over union of ``saliency >= threshold * max`` with ``mask > 0.5``."""
-    peak = float(saliency.max())
-    region = saliency >= threshold * peak if peak > 0 else torch.zeros_like(saliency, dtype=torch.bool)
+    """Intersection over union of ``saliency >= min + threshold * (max - min)`` with ``mask > 0.5``
+    (a constant map has no region)."""
+    low, peak, constant = _range(saliency)
+    region = (
+        torch.zeros_like(saliency, dtype=torch.bool)
+        if constant
+        else saliency >= low + threshold * (peak - low)
+    )
     lesion = mask > 0.5
     union = int((region | lesion).sum())
     return int((region & lesion).sum()) / union if union else float("nan")

@@ -27,16 +27,28 @@ PATIENTS = ["P0000", "P0003"]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    """The demo data (24 patients, 32x32, two views with lesion masks) trained one epoch, fused only."""
+    """The demo data (24 patients, 32x32, two views with lesion masks) trained one epoch, every
+    variant, with a spatial attention gate supervised by the lesion masks."""
     folder = write_demo(tmp_path_factory.mktemp("explain") / "data", patients=24, seed=2)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     config["data"]["image"]["size"] = [32, 32]
+    config["model"]["backbone"]["attention"] = {"name": "spatial"}
+    config["model"]["attention_loss"] = {"name": "mask_guided"}
     config["trainer"]["params"] = {"epochs": 1, "progress": "never"}
     config["evaluation"]["bootstrap"] = 20
     config["runs_dir"] = str(folder / "runs")
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    paths, _ = train_run(load_config(folder / "config.yaml"), modalities="fused")
+    paths, _ = train_run(load_config(folder / "config.yaml"), modalities="all")
     return paths.root
+
+
+def _check_mask_scores(scores: dict) -> None:
+    """Lesion-mask scores of one variant: every map scored over the masked test views."""
+    assert set(scores) == {"gradcam", "gradcampp", "attention_module"}
+    for row in scores.values():
+        assert row["views"] > 0
+        assert 0.0 <= row["pointing_game"] <= 1.0 and 0.0 <= row["iou"] <= 1.0
+        assert row["mass_inside"] is None or 0.0 <= row["mass_inside"] <= 1.0  # None: every map zero
 
 
 def test_explain_run_writes_overlays_and_numbers(run, tmp_path):
@@ -44,7 +56,11 @@ def test_explain_run_writes_overlays_and_numbers(run, tmp_path):
     result = json.loads(
         explain_run(run, PATIENTS, out, options=ExplainOptions(steps=32, repeats=2)).read_text()
     )
-    assert list(result["variants"]) == ["fused"] and result["methods"] == ["gradcam", "gradcampp"]
+    assert list(result["variants"]) == ["fused", "image"] and result["methods"] == ["gradcam", "gradcampp"]
+    assert result["attention_supervision"] == "mask_guided (weight 0.1)"
+    for variant in result["variants"].values():
+        print("mask scores (test split):", json.dumps(variant["mask_scores"]))
+        _check_mask_scores(variant["mask_scores"])
     fused = result["variants"]["fused"]
     assert list(fused["patients"]) == PATIENTS
     for patient in fused["patients"].values():
@@ -52,7 +68,7 @@ def test_explain_run_writes_overlays_and_numbers(run, tmp_path):
         for view in patient["views"].values():
             assert (out / view["file"]).read_bytes().startswith(PNG)
             if "mask" in view:
-                assert set(view["mask"]) == {"gradcam", "gradcampp"}
+                assert set(view["mask"]) == {"gradcam", "gradcampp", "attention_module"}
         clinical = patient["clinical"]
         assert set(clinical["columns"]) == {"age", "lab", "sex"}
         delta = clinical["score"] - clinical["baseline_score"]
@@ -60,11 +76,6 @@ def test_explain_run_writes_overlays_and_numbers(run, tmp_path):
         assert 0.0 <= patient["prediction"] <= 1.0
     assert set(fused["sanity"]) == {"gradcam", "gradcampp"}
     assert set(fused["permutation_importance"]) == {"baseline", "age", "lab", "sex"}
-    masks = fused["mask_scores"]
-    print("mask scores (test split):", json.dumps(masks))
-    for method in ("gradcam", "gradcampp"):
-        assert masks[method]["views"] > 0
-        assert 0.0 <= masks[method]["pointing_game"] <= 1.0 and 0.0 <= masks[method]["iou"] <= 1.0
     assert not [p for p in out.rglob(".*")], "no temporary files left"
 
 
@@ -74,8 +85,15 @@ def test_report_section_shows_top_k_and_errors(run):
     assert "explanations" not in metrics.get("section_errors", {}), metrics.get("section_errors")
     chosen = metrics["sections"]["explanations"]["patients"]
     assert set(chosen) == {"top", "false_positives", "false_negatives"} and len(chosen["top"]) == 3
+    masks = metrics["sections"]["explanations"]["mask_scores"]
+    assert set(masks) == {"fused", "image-only"}, "every variant with images is scored"
+    for scores in masks.values():
+        _check_mask_scores(scores)
+    assert metrics["sections"]["explanations"]["attention_supervision"] == "mask_guided (weight 0.1)"
     markdown = (report.parent / "report.md").read_text()
     assert "## Explanations" in markdown
+    table = [line for line in markdown.splitlines() if line.startswith("| image-only | attention_module |")]
+    assert len(table) == 1 and f"| {masks['image-only']['attention_module']['iou']:.3f} |" in table[0]
     assert (report.parent / "explain-top.png").read_bytes().startswith(PNG)
 
 
@@ -86,8 +104,13 @@ def test_command_in_process(run, tmp_path):
     assert "explanations:" in result.output
     written = json.loads((tmp_path / "explanations.json").read_text())
     assert written["methods"] == ["gradcam"]
+    assert "attention supervision: mask_guided (weight 0.1)" in result.output
+    for variant in ("fused", "image"):
+        gradcam = written["variants"][variant]["mask_scores"]["gradcam"]
+        line = f"{variant} gradcam: pointing game {gradcam['pointing_game']:.3f}, IoU {gradcam['iou']:.3f}"
+        assert line in result.output, result.output
     with pytest.raises(DataError, match=r"no trained model with images"):
-        explain_run(run, PATIENTS, tmp_path, variant="image")
+        explain_run(run, PATIENTS, tmp_path, variant="clinical")
 
 
 def _fail(*args: str) -> str:

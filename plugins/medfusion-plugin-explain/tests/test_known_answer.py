@@ -81,3 +81,10 @@ def test_mask_scores_by_hand():
     mask[:] = 0.0
     mask[3, 3] = 1.0
     assert not pointing_hit(saliency, mask) and iou(saliency, mask) == 0.0
+    gate = 0.4 + 0.5 * saliency  # a sigmoid gate's floor: the region is still half its range
+    mask[:] = 0.0
+    mask[0, :2] = 1.0
+    assert iou(gate, mask) == 1.0
+    flat = torch.full((4, 4), 0.7)
+    flat[0, 0] += 1e-7  # equal up to rounding, as an upsampled 1x1 feature map
+    assert iou(flat, mask) == 0.0 and not pointing_hit(flat, mask), "a constant map points nowhere"
