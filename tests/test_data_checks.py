@@ -113,9 +113,18 @@ def test_unseen_categories_and_unknown_labels_are_counted(tmp_path):
     task = TaskConfig(type="multiclass", classes=["a", "b"])
     with pytest.raises(
         DataError,
-        match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'\)",
+        match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'; "
+        r"rows 3, 7, 9 \(1-based data rows, header not counted\)\)",
     ):
-        encode_labels(np.array(["a", "c", "b", "d", "c"], dtype=object), task, tmp_path / "m.csv", "y")
+        labels = np.array(["a", "c", "b", "d", "c"], dtype=object)
+        encode_labels(labels, task, tmp_path / "m.csv", "y", rows=[1, 3, 5, 7, 9])
+    regression = TaskConfig(type="regression")
+    with pytest.raises(
+        DataError,
+        match=r"column 'y': 2 label\(s\) are not finite numbers \(regression task\): 'x', 'inf'; rows 2, 4 ",
+    ):
+        labels = np.array(["1.5", "x", "2", "inf"], dtype=object)
+        encode_labels(labels, regression, tmp_path / "m", "y", [1, 2, 3, 4])
 
 
 def test_a_component_of_a_plugin_no_longer_installed_names_the_package(medfusion_host, tmp_path):
