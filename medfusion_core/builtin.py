@@ -34,6 +34,7 @@ _REFERENCE_KERNELS = {
     "rotate_into": "imageops",
     "intensity_jitter": "imageops",
     "decode_png": "viewops",
+    "probe_pngs": "viewops",
     "fill_views": "viewops",
 }
 

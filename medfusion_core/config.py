@@ -235,17 +235,90 @@ def _dotted(path: str) -> str:
 
 
 def structure_config(data: Any, source: str) -> ExperimentConfig:
-    """Build an :class:`ExperimentConfig` from plain data; ``source`` names it in errors."""
+    """Build an :class:`ExperimentConfig` from plain data and check its value ranges
+    (:func:`range_problems`); ``source`` names it in errors."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of fields, got {type(data).__name__}")
     try:
-        return CONVERTER.structure(data, ExperimentConfig)
+        config = CONVERTER.structure(data, ExperimentConfig)
     except (ClassValidationError, IterableValidationError) as exc:
         messages = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
         first = messages[0]
         message, _, path = first.rpartition(" @ ")
         more = f" (and {len(messages) - 1} more problem(s))" if len(messages) > 1 else ""
         raise ConfigError(f"{source}: {_dotted(path)}: {message}{more}") from exc
+    problems = range_problems(config)
+    if problems:
+        raise ConfigError(f"{source}: {'; '.join(problems)}")
+    return config
+
+
+def range_problems(config: ExperimentConfig) -> list[str]:
+    """Every field of ``config`` outside its range, as ``dotted.field: must be ..., got ...``
+    (the component parameters, e.g. ``trainer.params.epochs``, are checked by their components)."""
+    data, image, evaluation = config.data, config.data.image, config.evaluation
+    augment, model = image.augment, config.model
+    low, high = [*evaluation.decision_range, 0.0, 0.0][:2]
+    window = image.window
+    checks = [
+        (
+            "data.image.size",
+            image.size,
+            len(image.size) in (2, 3) and min(image.size, default=0) >= 1,
+            "[H, W] or [D, H, W] of sizes >= 1",
+        ),
+        ("data.image.channels", image.channels, image.channels >= 1, ">= 1"),
+        (
+            "data.image.mean",
+            image.mean,
+            len(image.mean) in (1, image.channels),
+            f"1 or data.image.channels ({image.channels}) values",
+        ),
+        (
+            "data.image.std",
+            image.std,
+            len(image.std) in (1, image.channels) and min(image.std, default=0) > 0,
+            f"1 or data.image.channels ({image.channels}) values > 0",
+        ),
+        (
+            "data.image.window",
+            window,
+            window is None or (len(window) == 2 and window[1] > window[0]),
+            "[low, high] with high > low",
+        ),
+        ("data.image.augment.crop_scale", augment.crop_scale, 0 < augment.crop_scale <= 1, "in (0, 1]"),
+        ("data.image.augment.rotate_degrees", augment.rotate_degrees, augment.rotate_degrees >= 0, ">= 0"),
+        ("data.image.augment.intensity", augment.intensity, augment.intensity >= 0, ">= 0"),
+        ("data.loader.batch_size", data.loader.batch_size, data.loader.batch_size >= 1, ">= 1"),
+        ("data.loader.workers", data.loader.workers, data.loader.workers >= 0, ">= 0"),
+        ("data.folds", data.folds, data.folds is None or data.folds >= 2, ">= 2 (or unset)"),
+        (
+            "model.tabular.hidden",
+            model.tabular.hidden,
+            min(model.tabular.hidden, default=1) >= 1,
+            "layer widths >= 1",
+        ),
+        ("model.head.hidden", model.head.hidden, min(model.head.hidden, default=1) >= 1, "layer widths >= 1"),
+        (
+            "evaluation.bootstrap",
+            evaluation.bootstrap,
+            evaluation.bootstrap >= 0,
+            ">= 0 resamples (0: no CIs; 2000 by default)",
+        ),
+        (
+            "evaluation.target_sensitivity",
+            evaluation.target_sensitivity,
+            0 < evaluation.target_sensitivity < 1,
+            "in (0, 1)",
+        ),
+        (
+            "evaluation.decision_range",
+            evaluation.decision_range,
+            len(evaluation.decision_range) == 2 and 0 < low < high < 1,
+            "[low, high] with 0 < low < high < 1",
+        ),
+    ]
+    return [f"{field}: must be {what}, got {value!r}" for field, value, ok, what in checks if not ok]
 
 
 def _resolve_paths(config: ExperimentConfig, base: Path) -> ExperimentConfig:

@@ -5,6 +5,13 @@
     uint16 ``[H, W]`` or uint8 ``[H, W, 3]``); an unreadable file raises
     :class:`~medfusion_core.errors.DataError` naming it.
 
+``probe_pngs(paths) -> list[tuple[int, ...] | None]``
+    The array shape of each PNG as ``decode_png`` returns it (every file decoded in full, so
+    that a truncated one is found), ``None`` where ``decode_png`` raises
+    :class:`~medfusion_core.errors.DataError`; the caller reads those files again for the
+    message. The up-front file check (:mod:`medfusion_core.data.checks`) calls it on chunks of
+    files; an accelerator decodes a chunk in parallel on its own thread pool.
+
 ``fill_views(jobs, images, masks, *, mean, std) -> list[tuple[int, str]]``
     For each :class:`ViewJob`: read its image (a PNG path or an array already decoded) ->
     ``preprocess_into`` (crop :func:`crop_box`, flip, window, normalise with ``mean``/``std``) ->
@@ -28,7 +35,7 @@ import attrs
 import numpy as np
 
 from medfusion_core import imageops
-from medfusion_core.errors import MedFusionError
+from medfusion_core.errors import DataError, MedFusionError
 from medfusion_core.kernels import get_kernel
 
 
@@ -76,6 +83,18 @@ def decode_png(path: str) -> np.ndarray:
     from medfusion_core.data.readers import reader_for
 
     return reader_for(path)(Path(path))
+
+
+def probe_pngs(paths: Sequence[str]) -> list[tuple[int, ...] | None]:
+    """The shape of each PNG of ``paths`` decoded by :func:`decode_png`, ``None`` where it raises
+    :class:`~medfusion_core.errors.DataError` (see the module docstring)."""
+    shapes: list[tuple[int, ...] | None] = []
+    for path in paths:
+        try:
+            shapes.append(tuple(decode_png(path).shape))
+        except DataError:
+            shapes.append(None)
+    return shapes
 
 
 def view_source(value: str | np.ndarray, *, mask: bool, spatial: int) -> np.ndarray:

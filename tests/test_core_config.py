@@ -103,6 +103,11 @@ def test_valid_config_loads_with_paths_resolved_against_the_file(host, tmp_path)
             "model.fusion.params.hidden: expected int, got 'wide'",
         ),
         ({"trainer": {"name": "fancy"}}, "trainer.name: unknown trainer 'fancy'"),
+        ({"data__image__size": [0, 32]}, "data.image.size: must be [H, W] or [D, H, W] of sizes >= 1"),
+        ({"data__loader__batch_size": 0}, "data.loader.batch_size: must be >= 1, got 0"),
+        ({"data__image__std": [0.0]}, "data.image.std: must be 1 or data.image.channels (1) values > 0"),
+        ({"evaluation": {"decision_range": [0.5, 0.1]}}, "evaluation.decision_range: must be [low, high]"),
+        ({"evaluation": {"bootstrap": -1}}, "evaluation.bootstrap: must be >= 0 resamples"),
     ],
 )
 def test_errors_name_the_file_and_the_dotted_field(host, tmp_path, changes, expected):
@@ -113,6 +118,17 @@ def test_errors_name_the_file_and_the_dotted_field(host, tmp_path, changes, expe
     assert message.startswith(f"{path}: ")
     assert expected in message
     assert "\n" not in message
+
+
+def test_every_value_out_of_range_is_named_at_once():
+    data = {"manifest": "m.csv", "image": {"size": [32], "augment": {"crop_scale": 1.5}}, "folds": 1}
+    with pytest.raises(ConfigError) as excinfo:
+        structure_config({"name": "x", "data": data}, "cfg.yaml")
+    assert str(excinfo.value) == (
+        "cfg.yaml: data.image.size: must be [H, W] or [D, H, W] of sizes >= 1, got [32]; "
+        "data.image.augment.crop_scale: must be in (0, 1], got 1.5; "
+        "data.folds: must be >= 2 (or unset), got 1"
+    )
 
 
 def test_missing_required_field_and_non_mapping():

@@ -22,7 +22,10 @@ def _manifest(tmp_path, rows, **fields):
     return structure_config({"name": "t", "data": data}, "t.yaml")
 
 
-def test_every_bad_file_is_listed_at_once_with_row_column_and_split(tmp_path):
+@pytest.mark.parametrize("kernels", ["active", "reference"])
+def test_every_bad_file_is_listed_at_once_with_row_column_and_split(tmp_path, monkeypatch, kernels):
+    if kernels == "reference":  # the fallback: the reference probe_pngs in Python threads
+        monkeypatch.setenv("MEDFUSION_KERNELS", "reference")
     Image.fromarray(np.full((8, 8), 100, np.uint8)).save(tmp_path / "good.png")
     (tmp_path / "truncated.png").write_bytes((tmp_path / "good.png").read_bytes()[:30])
     (tmp_path / "noise.png").write_bytes(b"not an image at all")
@@ -34,7 +37,7 @@ def test_every_bad_file_is_listed_at_once_with_row_column_and_split(tmp_path):
     manifest = load_manifest(config.data)
     seen = []
     problems = check_files(manifest, config.data.image, progress=lambda d, t: seen.append((d, t)))
-    assert seen[-1] == (6, 6) and len(seen) == 6
+    assert seen[-1] == (6, 6) and [d for d, _ in seen] == sorted({d for d, _ in seen})
     assert len(problems) == 4
     assert problems[0].startswith(f"row 2, column 'img' (test split): {tmp_path / 'truncated.png'}")
     assert problems[1].startswith(f"row 3, column 'img' (test split): {tmp_path / 'noise.png'}")
@@ -110,9 +113,18 @@ def test_unseen_categories_and_unknown_labels_are_counted(tmp_path):
     task = TaskConfig(type="multiclass", classes=["a", "b"])
     with pytest.raises(
         DataError,
-        match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'\)",
+        match=r"column 'y': label 'c' is not one of .*\(3 patient\(s\) with unknown labels: 'c', 'd'; "
+        r"rows 3, 7, 9 \(1-based data rows, header not counted\)\)",
     ):
-        encode_labels(np.array(["a", "c", "b", "d", "c"], dtype=object), task, tmp_path / "m.csv", "y")
+        labels = np.array(["a", "c", "b", "d", "c"], dtype=object)
+        encode_labels(labels, task, tmp_path / "m.csv", "y", rows=[1, 3, 5, 7, 9])
+    regression = TaskConfig(type="regression")
+    with pytest.raises(
+        DataError,
+        match=r"column 'y': 2 label\(s\) are not finite numbers \(regression task\): 'x', 'inf'; rows 2, 4 ",
+    ):
+        labels = np.array(["1.5", "x", "2", "inf"], dtype=object)
+        encode_labels(labels, regression, tmp_path / "m", "y", [1, 2, 3, 4])
 
 
 def test_a_component_of_a_plugin_no_longer_installed_names_the_package(medfusion_host, tmp_path):
@@ -131,3 +143,19 @@ def test_a_component_of_a_plugin_no_longer_installed_names_the_package(medfusion
         "'medfusion install medfusion-plugin-cnn' (or 'uv pip install medfusion-plugin-cnn' / "
         "'pip install medfusion-plugin-cnn')"
     )
+
+
+def test_the_file_check_progress_bar_draws_on_a_terminal_only(monkeypatch, capsys):
+    from medfusion_core.commands._output import file_progress
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    with file_progress() as update:
+        update(3, 3)
+    assert capsys.readouterr().err == ""  # not a terminal: nothing drawn
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats stderr as a terminal
+    with file_progress() as update:
+        update(1, 4)
+        update(4, 4)
+    drawn = capsys.readouterr().err
+    assert "checking files" in drawn and "100%" in drawn

@@ -157,3 +157,39 @@ def test_unlabelled_manifest_for_prediction(folder):
         load_manifest(config.data)
     manifest = load_manifest(config.data, require_label=False)
     assert manifest.patients == ["a", "b", "c"] and list(manifest.labels) == [None, None, None]
+
+
+def test_every_manifest_problem_is_listed_at_once(folder):
+    rows = [
+        {"patient_id": "a", "v1": "a1.png", "v2": "gone.png", "age": "old", "label": "1", "split": "train"},
+        {"patient_id": "", "v1": "b1.png", "v2": "", "age": 3, "label": "0", "split": "val"},
+        {"patient_id": "c", "v1": "", "v2": "", "age": "?", "label": "", "split": "holdout"},
+        {"patient_id": "d", "v1": "lost.png", "v2": "", "age": 4, "label": "0", "split": "test"},
+        {"patient_id": "d", "v1": "", "v2": "", "age": 4, "label": "1", "split": "train"},
+    ]
+    config = make_config(write_manifest(folder, rows), numeric=["age", "bmi"], split="split")
+    with pytest.raises(DataError) as info:
+        load_manifest(config.data)
+    lines = str(info.value).splitlines()
+    assert lines[0] == (
+        f"{folder / 'm.csv'}: 10 manifest problem(s) (rows: 1-based data row, header not counted):"
+    )
+    assert [line.strip().split(";")[0] for line in lines[1:]] == [
+        "missing column(s) bmi",
+        "row 2, column 'patient_id': empty patient id",
+        "row 1, column 'age': 'old' is not a number",
+        "row 3, column 'age': '?' is not a number",
+        f"row 1, column 'v2': file {folder / 'gone.png'} not found",
+        f"row 4, column 'v1': file {folder / 'lost.png'} not found",
+        "row 3, column 'label': missing value for patient 'c'",
+        "column 'label': patient 'd' has conflicting values ['0', '1'] (rows 4, 5)",
+        "row 3, column 'split': unknown split 'holdout'",
+        "column 'split': patient 'd' is in several splits (test, train, rows 4, 5)",
+    ]
+
+
+def test_only_missing_columns_need_no_row_note(folder):
+    config = make_config(write_manifest(folder, BASE), numeric=["age", "bmi"])
+    with pytest.raises(DataError) as info:
+        load_manifest(config.data)
+    assert str(info.value).endswith("label") and "header not counted" not in str(info.value)

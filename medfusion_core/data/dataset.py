@@ -78,7 +78,7 @@ def prepare_data(config: ExperimentConfig, *, tabular: TabularPreprocessor | Non
     """
     data = config.data
     manifest = load_manifest(data)
-    labels = encode_labels(manifest.labels, config.task, manifest.path, data.label)
+    labels = encode_labels(manifest.labels, config.task, manifest.path, data.label, manifest.rows)
     splits = assign_splits(
         strata_for(labels.values, config.task.type),
         val_fraction=data.val_fraction,

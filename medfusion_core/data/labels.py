@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -25,8 +26,15 @@ class EncodedLabels:
     classes: list[str] | None
 
 
-def encode_labels(raw: np.ndarray, task: TaskConfig, source: Path, column: str = "label") -> EncodedLabels:
-    """Encode raw text labels (one per patient) for ``task``; ``source`` and ``column`` name errors.
+def encode_labels(
+    raw: np.ndarray,
+    task: TaskConfig,
+    source: Path,
+    column: str = "label",
+    rows: Sequence[int] | None = None,
+) -> EncodedLabels:
+    """Encode raw text labels (one per patient) for ``task``; ``source``, ``column`` and ``rows``
+    (each patient's 1-based data row, header not counted) name errors: every bad label at once.
 
     Binary accepts 0/1, booleans (true/false, yes/no) or two class names; with names the
     positive class is ``task.classes[1]`` when classes are given, else the second in sorted order.
@@ -35,7 +43,7 @@ def encode_labels(raw: np.ndarray, task: TaskConfig, source: Path, column: str =
     """
     text = [str(v).strip() for v in raw]
     if task.type == "regression":
-        return EncodedLabels(_parse_numbers(text, source, column), None)
+        return EncodedLabels(_parse_numbers(text, source, column, rows), None)
     classes = list(task.classes) if task.classes else None
     if task.type == "binary" and classes is None:
         lowered = {t.lower() for t in text}
@@ -51,12 +59,13 @@ def encode_labels(raw: np.ndarray, task: TaskConfig, source: Path, column: str =
             "set task.classes or task.type"
         )
     index = {name: i for i, name in enumerate(classes)}
-    unknown = [t for t in text if t not in index]
+    unknown = [i for i, t in enumerate(text) if t not in index]
     if unknown:
-        values = ", ".join(repr(v) for v in sorted(set(unknown))[:5])
+        values = ", ".join(repr(v) for v in sorted({text[i] for i in unknown})[:5])
         raise DataError(
-            f"{source}: column {column!r}: label {unknown[0]!r} is not one of task.classes {classes} "
-            f"({len(unknown)} patient(s) with unknown labels: {values}); fix the labels or task.classes"
+            f"{source}: column {column!r}: label {text[unknown[0]]!r} is not one of task.classes {classes} "
+            f"({len(unknown)} patient(s) with unknown labels: {values}{_rows(unknown, rows)}); "
+            "fix the labels or task.classes"
         )
     codes = np.array([index[t] for t in text], dtype=np.int64)
     _check_two_classes(codes, classes, source, column)
@@ -73,15 +82,29 @@ def _check_two_classes(codes: np.ndarray, classes: list[str], source: Path, colu
         )
 
 
-def _parse_numbers(text: list[str], source: Path, column: str) -> np.ndarray:
-    values = np.empty(len(text), dtype=np.float32)
-    for i, t in enumerate(text):
-        try:
-            values[i] = float(t)
-        except ValueError:
-            raise DataError(
-                f"{source}: column {column!r}: label {t!r} is not a number (regression task)"
-            ) from None
-        if not np.isfinite(values[i]):
-            raise DataError(f"{source}: column {column!r}: label {t!r} is not a finite number")
+def _rows(indices: list[int], rows: Sequence[int] | None) -> str:
+    """``"; rows 2, 5 (header not counted)"`` for the patients at ``indices``, or ``""``."""
+    if rows is None:
+        return ""
+    return f"; rows {', '.join(str(rows[i]) for i in indices)} (1-based data rows, header not counted)"
+
+
+def _parse_numbers(text: list[str], source: Path, column: str, rows: Sequence[int] | None) -> np.ndarray:
+    """Regression targets as float32; every label that is not a finite number is named at once."""
+    values = np.array([_number(t) for t in text], dtype=np.float32)
+    bad = [i for i in range(len(text)) if not np.isfinite(values[i])]
+    if bad:
+        shown = ", ".join(repr(text[i]) for i in bad[:5])
+        raise DataError(
+            f"{source}: column {column!r}: {len(bad)} label(s) are not finite numbers (regression task): "
+            f"{shown}{_rows(bad, rows)}"
+        )
     return values
+
+
+def _number(text: str) -> float:
+    """``text`` as a float, NaN when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

@@ -40,29 +40,26 @@ def _luminance(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(gray.astype(array.dtype))
 
 
-def fit_view(array: np.ndarray, image: ImageConfig, where: str) -> np.ndarray:
-    """``array`` (a decoded view) checked against ``image`` (``data.image``) and, with
-    ``color: convert``, converted to its channel count. Raises :class:`DataError` starting with
-    ``where`` for a 3D volume in a 2D config, a 2D image in a 3D config, and channel counts that
-    differ from ``data.image.channels`` without ``data.image.color`` saying what to do."""
+def check_view(shape: tuple[int, ...], image: ImageConfig, where: str) -> bool:
+    """Check a decoded view of array ``shape`` against ``image`` (``data.image``): raises
+    :class:`DataError` starting with ``where`` for a 3D volume in a 2D config, a 2D image in a 3D
+    config, and channel counts that differ from ``data.image.channels`` without
+    ``data.image.color`` saying what to do. Returns whether ``color: convert`` must convert it."""
     spatial, channels = len(image.size), image.channels
     if spatial == 3:
-        if array.ndim != 3:
-            raise DataError(f"{where}: shape {array.shape} is not a 3D volume as data.image.size asks")
-        return array
-    if array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+        if len(shape) != 3:
+            raise DataError(f"{where}: shape {shape} is not a 3D volume as data.image.size asks")
+        return False
+    if len(shape) == 3 and shape[-1] not in (1, 3, 4):
         raise DataError(
-            f"{where}: a 3D volume (shape {array.shape}) in a 2D config; give data.image.size as "
+            f"{where}: a 3D volume (shape {shape}) in a 2D config; give data.image.size as "
             "[D, H, W] for volumes, or use 2D image files"
         )
-    found = 1 if array.ndim == 2 else array.shape[-1]
+    found = 1 if len(shape) == 2 else shape[-1]
     if found in (channels, 1 if channels == 1 else -1):
-        return array
+        return False
     if image.color == "convert":
-        if channels == 3 and found == 4:
-            return np.ascontiguousarray(array[..., :3])
-        gray = array if array.ndim == 2 else (array[..., 0] if found == 1 else _luminance(array))
-        return gray if channels == 1 else np.ascontiguousarray(np.repeat(gray[..., None], channels, axis=-1))
+        return True
     kind = "a grayscale" if found == 1 else f"a {found}-channel colour"
     hint = (
         f"set data.image.channels: {found} to keep the file's channels"
@@ -70,7 +67,19 @@ def fit_view(array: np.ndarray, image: ImageConfig, where: str) -> np.ndarray:
         else f"set data.image.color: convert (to {channels} channel(s)) or data.image.channels: {found} "
         "with data.image.color: keep"
     )
-    raise DataError(f"{where}: {kind} image (shape {array.shape}) into {channels} channel(s); {hint}")
+    raise DataError(f"{where}: {kind} image (shape {shape}) into {channels} channel(s); {hint}")
+
+
+def fit_view(array: np.ndarray, image: ImageConfig, where: str) -> np.ndarray:
+    """``array`` (a decoded view) checked against ``image`` by :func:`check_view` and, with
+    ``color: convert``, converted to its channel count."""
+    if not check_view(array.shape, image, where):
+        return array
+    channels, found = image.channels, 1 if array.ndim == 2 else array.shape[-1]
+    if channels == 3 and found == 4:
+        return np.ascontiguousarray(array[..., :3])
+    gray = array if array.ndim == 2 else (array[..., 0] if found == 1 else _luminance(array))
+    return gray if channels == 1 else np.ascontiguousarray(np.repeat(gray[..., None], channels, axis=-1))
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ _KERNELS = {
     "rotate_into": "Rust bilinear rotation about the image centre",
     "intensity_jitter": "Rust in-place x * scale + shift",
     "decode_png": "Rust PNG decoding (8/16-bit grey, RGB, RGBA) without the GIL; Pillow for the rest",
+    "probe_pngs": "Rust full decode of many PNGs in parallel on the pool: each shape, for the file check",
     "fill_views": "Rust batch fill: decode, preprocess, rotate and jitter every view in parallel",
 }
 

@@ -19,6 +19,7 @@ from medfusion_core.imageops import DTYPE_SCALE
 from medfusion_core.kernels import check_binary_scores
 from medfusion_core.viewops import ViewJob, view_source
 from medfusion_core.viewops import decode_png as reference_decode_png
+from medfusion_core.viewops import probe_pngs as reference_probe_pngs
 from medfusion_plugin_native import _native
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "intensity_jitter",
     "preprocess_batch_into",
     "preprocess_into",
+    "probe_pngs",
     "rotate_into",
 ]
 
@@ -247,6 +249,20 @@ def decode_png(path: str) -> np.ndarray:
     if decoded is None:
         return reference_decode_png(path)
     return decoded
+
+
+def probe_pngs(paths: Sequence[str]) -> list[tuple[int, ...] | None]:
+    """The shape of each PNG of ``paths``, every file decoded in full in Rust, in parallel over
+    files on the pool with the GIL released; files Rust leaves (a kind for Pillow, unreadable)
+    go to the reference kernel, so the result is exactly ``medfusion_core.viewops.probe_pngs``'s."""
+    names = [str(path) for path in paths]
+    shapes: list[tuple[int, ...] | None] = [
+        None if shape is None else tuple(shape) for shape in _native.probe_pngs(names)
+    ]
+    left = [index for index, shape in enumerate(shapes) if shape is None]
+    for index, shape in zip(left, reference_probe_pngs([names[i] for i in left]), strict=True):
+        shapes[index] = shape
+    return shapes
 
 
 def fill_views(

@@ -9,9 +9,11 @@
 
 use std::fmt;
 use std::io::Cursor;
-use std::path::Path;
+use std::panic::catch_unwind;
+use std::path::{Path, PathBuf};
 
 use png::{BitDepth, ColorType, Decoder, Transformations};
+use rayon::prelude::*;
 
 use crate::preprocess::Source;
 use crate::strided::Strided4;
@@ -70,6 +72,21 @@ impl fmt::Display for DecodeError {
 pub fn read_png(path: &Path) -> Result<Image, DecodeError> {
     let bytes = std::fs::read(path).map_err(|e| DecodeError::Invalid(format!("{}: {e}", path.display())))?;
     decode_png(&bytes)
+}
+
+/// The `[H, W, C]` shape of every PNG of `paths`, each decoded in full (so that a truncated
+/// file is found), in parallel over files on the current rayon pool; `None` where a file is
+/// missing, corrupt or of a kind left to Pillow (a panic counts as not decoded).
+pub fn probe_pngs(paths: &[PathBuf]) -> Vec<Option<[usize; 3]>> {
+    paths
+        .par_iter()
+        .map(|path| {
+            catch_unwind(|| read_png(path))
+                .ok()
+                .and_then(Result::ok)
+                .map(|image| image.shape)
+        })
+        .collect()
 }
 
 /// Decode PNG `bytes`.
@@ -134,6 +151,31 @@ mod tests {
             writer.write_image_data(data).unwrap();
         }
         out
+    }
+
+    #[test]
+    fn probe_gives_shapes_and_none_for_what_it_cannot_decode() {
+        let folder = std::env::temp_dir().join(format!("medfusion-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let grey = encode(4, 3, ColorType::Grayscale, BitDepth::Eight, &[7u8; 12]);
+        let rgb = encode(2, 5, ColorType::Rgb, BitDepth::Eight, &[9u8; 30]);
+        let files = [
+            ("grey.png", grey.clone()),
+            ("rgb.png", rgb),
+            ("cut.png", grey[..grey.len() - 20].to_vec()),
+        ];
+        let mut paths: Vec<PathBuf> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let path = folder.join(name);
+                std::fs::write(&path, bytes).unwrap();
+                path
+            })
+            .collect();
+        paths.push(folder.join("missing.png"));
+        let shapes = crate::pool::install(|| probe_pngs(&paths));
+        assert_eq!(shapes, vec![Some([3, 4, 1]), Some([5, 2, 3]), None, None]);
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 
     #[test]

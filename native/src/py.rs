@@ -17,7 +17,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::decode::{read_png, Pixels};
+use crate::decode::{probe_pngs as probe, read_png, Pixels};
 use crate::preprocess::{Params, Source};
 use crate::strided::{Sample, Strided4};
 use crate::views::{Input, Norm, Outputs, ViewJob};
@@ -270,6 +270,17 @@ fn decode_png(py: Python<'_>, path: PathBuf) -> PyResult<Option<Bound<'_, PyUnty
     Ok(Some(array.cast_into::<PyUntypedArray>()?))
 }
 
+/// The array shape (`[H, W]` or `[H, W, 3]`) of each PNG of `paths`, decoded in parallel on the
+/// pool with the GIL released; `None` where it is missing, corrupt or of a kind left to Pillow.
+#[pyfunction]
+fn probe_pngs(py: Python<'_>, paths: Vec<PathBuf>) -> Vec<Option<Vec<usize>>> {
+    let shapes = py.detach(|| pool::install(|| probe(&paths)));
+    shapes
+        .into_iter()
+        .map(|shape| shape.map(|[h, w, c]| if c == 1 { vec![h, w] } else { vec![h, w, c] }))
+        .collect()
+}
+
 /// A PNG path (`str`) or a borrowed array, as given for a view's image or mask.
 enum PyInput<'py> {
     Path(PathBuf),
@@ -447,6 +458,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rotate_into, m)?)?;
     m.add_function(wrap_pyfunction!(intensity_jitter, m)?)?;
     m.add_function(wrap_pyfunction!(decode_png, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_pngs, m)?)?;
     m.add_function(wrap_pyfunction!(fill_views, m)?)?;
     m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_threads, m)?)?;

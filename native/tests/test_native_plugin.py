@@ -23,6 +23,7 @@ KERNEL_NAMES = (
     "fill_views",
     "intensity_jitter",
     "preprocess_into",
+    "probe_pngs",
     "rotate_into",
 )
 

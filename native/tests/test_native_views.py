@@ -299,3 +299,40 @@ def test_threads_resolving_kernels_at_once_all_get_the_native_ones(native_host) 
     none may see a partly resolved table and fall back to a reference kernel."""
     kernels.reset_kernels()
     assert race(lambda: kernels.get_kernel("fill_views")) == [native.fill_views] * 8
+
+
+def test_probe_pngs_matches_the_reference_shapes(tmp_path) -> None:
+    paths = [str(write_png(tmp_path / f"{i}.png", mode, 9, 7, i)) for i, mode in enumerate(MODES)]
+    good = Path(paths[0]).read_bytes()
+    (tmp_path / "cut.png").write_bytes(good[: len(good) // 2])
+    (tmp_path / "noise.png").write_bytes(b"not a png")
+    paths += [str(tmp_path / "cut.png"), str(tmp_path / "noise.png"), str(tmp_path / "missing.png")]
+    shapes = native.probe_pngs(paths)
+    assert shapes == viewops.probe_pngs(paths)
+    assert shapes == [(9, 7), (9, 7), (9, 7), (9, 7, 3), (9, 7, 3), (9, 7, 3), (9, 7), None, None, None]
+    # the kinds Rust decodes are decoded on the native pool, the rest by the reference
+    in_rust = [shape is not None for shape in _native.probe_pngs(paths)]
+    assert in_rust == [mode in NATIVE_MODES for mode in MODES] + [False] * 3
+
+
+def test_the_file_check_decodes_pngs_on_the_native_pool(native_host, tmp_path, monkeypatch) -> None:
+    from medfusion_core.data.checks import check_files
+
+    manifest_path = write_dataset(tmp_path, patients=30)
+    (tmp_path / "p5v1.png").write_bytes((tmp_path / "p5v1.png").read_bytes()[:60])
+    write_png(tmp_path / "p7v0.png", "RGB", 20, 20, 0)
+    fields = {"manifest": str(manifest_path), "images": ["v1", "v2"], "mask": "mask", "split": None}
+    data = prepare_data(structure_config({"name": "t", "data": fields}, "t.yaml"))
+    calls: list[int] = []
+    probe = _native.probe_pngs
+    monkeypatch.setattr(_native, "probe_pngs", lambda paths: calls.append(len(paths)) or probe(paths))
+    problems = check_files(data.manifest, data.config.data.image, "mask")
+    files = sum(2 * len(views) for views in data.manifest.views)  # every view has a mask
+    assert sum(calls) == files and len(calls) > 1  # all of them, in chunks
+    assert len(problems) == 2
+    assert problems[0].startswith("row 6, column 'v2': ")
+    assert "p5v1.png: cannot read as an image" in problems[0]
+    assert problems[1].startswith("row 8, column 'v1': ") and "a 3-channel colour image" in problems[1]
+    monkeypatch.setenv("MEDFUSION_KERNELS", "reference")
+    calls.clear()
+    assert check_files(data.manifest, data.config.data.image, "mask") == problems and calls == []

@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from medfusion_core.config import EvaluationConfig
 from medfusion_core.errors import DataError
 
 SIZE = 64
@@ -154,6 +155,6 @@ def demo_config() -> dict:
             "fusion": {"name": "gated", "params": {"hidden": 16}},
         },
         "trainer": {"name": "default", "params": {"epochs": 10, "lr": 0.002, "weight_decay": 0.01}},
-        "evaluation": {"bootstrap": 200},
+        "evaluation": {"bootstrap": EvaluationConfig().bootstrap},  # the default: 2000 resamples
         "runs_dir": "runs",
     }

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from medfusion_plugin_evaluation import tripod
+
 
 def _quickstart(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDFUSION_")}
@@ -43,3 +45,9 @@ def test_quickstart_fused_beats_both_baselines(tmp_path):
     metrics = json.loads((tmp_path / "qs/runs/demo/report/metrics.json").read_text())
     auroc = {label: model["auroc"]["value"] for label, model in metrics["models"].items()}
     assert auroc["fused"] > auroc["image-only"] and auroc["fused"] > auroc["clinical-only"], auroc
+    markdown = (tmp_path / "qs/runs/demo/report/report.md").read_text(encoding="utf-8")
+    headings = {line[3:] for line in markdown.splitlines() if line.startswith("## ")}
+    parts = [tripod.COHORT, tripod.MISSING, tripod.MODEL, tripod.CALIBRATION, tripod.RATES, tripod.CHECKLIST]
+    assert set(parts) <= headings, headings  # every TRIPOD+AI part is in the quickstart report
+    assert metrics["sections"]["tripod_checklist"]["items"].keys() == {str(n) for n in range(1, 28)}
+    assert metrics["settings"]["n_resamples"] == 2000 and "2000 resamples of the test set" in markdown

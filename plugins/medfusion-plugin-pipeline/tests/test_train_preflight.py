@@ -65,6 +65,7 @@ def test_validate_refuses_what_train_refuses(host, tiny_demo, tmp_path):
     assert _validate(config_file, "--data") is None
     bad_configs = {
         "lr": attrs.evolve(good, trainer=attrs.evolve(good.trainer, params={"epochs": 1, "lr": -1.0})),
+        "epochs": attrs.evolve(good, trainer=attrs.evolve(good.trainer, params={"epochs": 0})),
         "label": attrs.evolve(good, data=attrs.evolve(good.data, label="age")),
         "column": attrs.evolve(good, data=attrs.evolve(good.data, numeric=["age", "weight"])),
         "tiny": attrs.evolve(good, data=attrs.evolve(good.data, val_fraction=0.45, test_fraction=0.5)),
@@ -77,6 +78,24 @@ def test_validate_refuses_what_train_refuses(host, tiny_demo, tmp_path):
         refused = _validate(folder)
         assert refused is not None and str(refused) == str(trained.value), name
         assert not runs.RunPaths.for_config(bad).root.exists(), name  # no partial run folder
+
+
+def test_validate_and_train_refuse_sizes_out_of_range_alike(host, tiny_demo, tmp_path):
+    from medfusion_plugin_pipeline.commands.train import command as train_command
+
+    config_file = tiny_demo(tmp_path / "data", 12)
+    raw = yaml.safe_load(config_file.read_text())
+    raw["data"]["image"]["size"] = [0, 32]
+    raw["data"]["loader"]["batch_size"] = 0
+    config_file.write_text(yaml.safe_dump(raw))
+    trained = CliRunner().invoke(train_command, [str(config_file)]).exception
+    assert isinstance(trained, ConfigError)
+    assert str(trained) == (
+        f"{config_file}: data.image.size: must be [H, W] or [D, H, W] of sizes >= 1, got [0, 32]; "
+        "data.loader.batch_size: must be >= 1, got 0"
+    )
+    assert str(_validate(config_file)) == str(trained)
+    assert not (tmp_path / "data" / "runs").exists()  # no partial run folder
 
 
 def _as_dict(config) -> dict:
