@@ -22,24 +22,39 @@ from medfusion_plugin_workflows.nodes.data import (
 from medfusion_core.config import load_config
 
 
-def _context(tmp_path, name: str) -> EngineContext:
+def _context(tmp_path, name: str, records: list | None = None) -> EngineContext:
     lines: list[str] = []
+    kept = [] if records is None else records
     return EngineContext(
         work_dir=tmp_path / name,
         runs_dir=tmp_path / "runs",
         tracking_url=f"sqlite:///{tmp_path / 'medfusion.db'}",
         cancel=threading.Event(),
         emit=lines.append,
+        record=lambda what, values: kept.append((what, values)),
         env={},
     )
 
 
 def test_dataset_split_and_kfold(demo_config, tmp_path) -> None:
     node = DatasetNode()
+    records: list = []
     dataset = node.run(
-        {}, DatasetParams(config=str(demo_config), overrides=["seed=3"]), _context(tmp_path, "data")
+        {}, DatasetParams(config=str(demo_config), overrides=["seed=3"]), _context(tmp_path, "data", records)
     )["dataset"]
     assert dataset["patients"] == 40 and dataset["fingerprint"].startswith("sha256:")
+    assert records == [
+        (
+            "datasets",
+            {
+                "name": "demo",
+                "fingerprint": dataset["fingerprint"],
+                "manifest": dataset["manifest"],
+                "config": dataset["config"],
+                "patients": 40,
+            },
+        )
+    ]
     assert load_config(dataset["config"], check=False).seed == 3
     again = node.run({}, DatasetParams(config=str(demo_config)), _context(tmp_path, "again"))["dataset"]
     assert again["fingerprint"] == dataset["fingerprint"]  # same files, same fingerprint
