@@ -5,7 +5,8 @@ are counted in the database); the dataset and the finished training's checkpoint
 Linux (the test finds the orphaned training in /proc).
 
 The workflow is dataset (40 demo patients, 32 px) -> train (fused, 20 epochs, one thread) ->
-evaluate; the server is killed once the training has written its first checkpoint.
+evaluate; the server is killed once the training has written its first checkpoint. On SQLite
+and on the tracking plugin's real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx2 as httpx
 import sqlalchemy as sa
+from medfusion_plugin_tracking.engine import normalise_url
 from medfusion_plugin_workflows.engine import WorkflowEngine
 
 PASSWORD = "correct horse"
@@ -115,7 +117,7 @@ def _trainings(runs_dir: Path) -> list[int]:
 
 def _attempts(url: str, eid: str) -> list[tuple[str, str]]:
     """``(node_id, state)`` of every node execution of ``eid`` in the database, in order."""
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(normalise_url(url))
     try:
         with engine.connect() as db:
             rows = db.execute(
@@ -127,8 +129,8 @@ def _attempts(url: str, eid: str) -> list[tuple[str, str]]:
         engine.dispose()
 
 
-def test_kill_9_of_the_server_mid_training_then_resume(tmp_path: Path) -> None:
-    runs_dir, url, port = tmp_path / "runs", f"sqlite:///{tmp_path / 'medfusion.db'}", _free_port()
+def test_kill_9_of_the_server_mid_training_then_resume(store_url: str, tmp_path: Path) -> None:
+    runs_dir, url, port = tmp_path / "runs", store_url, _free_port()
     log, checkpoint = tmp_path / "serve.log", runs_dir / "crash" / "fused" / "checkpoints" / "last.pt"
     with _serve(runs_dir, url, port, log, "--create-admin", "ann") as server, _client(port) as http:
         saved = http.post("/api/workflows", json=WORKFLOW)
