@@ -1,8 +1,10 @@
-"""The data nodes on the demo data, in this process: dataset (checked, fingerprinted), split and
-k-fold configs that the core's config loader accepts, one-line errors for bad parameters."""
+"""The data nodes on the demo data, in this process: dataset (checked, fingerprinted, recorded),
+split and k-fold configs that the core's config loader accepts, one-line errors for bad
+parameters; a checkpoint record's size and sha256."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -80,3 +82,20 @@ def test_dataset_split_and_kfold(demo_config, tmp_path) -> None:
 def test_dataset_needs_a_source(tmp_path) -> None:
     with pytest.raises(WorkflowError, match=r"give params\.config"):
         DatasetNode().run({}, DatasetParams(), _context(tmp_path, "none"))
+
+
+def test_a_checkpoint_record_hashes_the_file(tmp_path) -> None:
+    records: list = []
+    context = _context(tmp_path, "train", records)
+    checkpoint = tmp_path / "last.pt"
+    checkpoint.write_bytes(b"weights" * 1000)
+    context.record_checkpoint(path=checkpoint, variant="fused", role="last", epoch=3)
+    ((what, values),) = records
+    assert what == "checkpoints" and (values["size"], values["sha256"], values["epoch"]) == (
+        7000,
+        hashlib.sha256(b"weights" * 1000).hexdigest(),
+        3,
+    )
+    with pytest.raises(WorkflowError, match=r"checkpoint .*missing\.pt: cannot be read \(No such file"):
+        context.record_checkpoint(path=tmp_path / "missing.pt", variant="fused", role="best")
+    assert len(records) == 1
