@@ -46,8 +46,10 @@ def medfusion_register_nodes() -> list[ComponentSpec] | None:
     default unless required; ``metadata={"help": ...}`` describes a field) and
     ``run(inputs, params, context) -> Mapping[str, Any]`` (types in
     ``medfusion_core.kinds.node``). ``context`` gives the node's work folder, the runs folder,
-    the tracking store URL, ``log(line)``, ``cancelled()`` and ``call(argv)``, which runs a
-    command in a child process that a cancel terminates. Outputs must be JSON values; a node
+    the tracking store URL, ``log(line)``, ``cancelled()``, ``call(argv)``, which runs a
+    command in a child process that a cancel terminates, and ``record_dataset``,
+    ``record_checkpoint`` and ``record_model``, which keep what the node made or used in the
+    workflow tables (linked to the execution and the node attempt). Outputs must be JSON values; a node
     whose inputs and parameters are unchanged is not run again (its outputs are cached).
     """
 
@@ -77,6 +79,42 @@ class NodeContext(Protocol):
     def call(self, argv: Sequence[str]) -> str:
         """Run ``argv`` in a child process (terminated on cancel) and return its standard output;
         a non-zero exit raises with the last line of its error output."""
+
+    def record_dataset(
+        self,
+        *,
+        name: str,
+        fingerprint: str,
+        manifest: str,
+        config: str | None = None,
+        patients: int | None = None,
+    ) -> None:
+        """Record a dataset this node read or wrote, with its fingerprint (``workflow_datasets``)."""
+
+    def record_checkpoint(
+        self,
+        *,
+        path: Path,
+        variant: str,
+        role: str,
+        run_id: str | None = None,
+        epoch: int | None = None,
+        monitor: str | None = None,
+        value: float | None = None,
+    ) -> None:
+        """Record a checkpoint file a training wrote (``role``: ``best`` or ``last``); its size and
+        sha256 are taken from the file (``workflow_checkpoints``)."""
+
+    def record_model(
+        self,
+        *,
+        name: str,
+        version: int,
+        alias: str | None = None,
+        run_id: str | None = None,
+        variant: str | None = None,
+    ) -> None:
+        """Record a model version this node registered or pointed an alias at (``workflow_models``)."""
 
 
 @runtime_checkable

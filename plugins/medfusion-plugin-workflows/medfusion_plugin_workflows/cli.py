@@ -50,6 +50,21 @@ def _follow(engine: Any, eid: str) -> None:
         raise SystemExit(1)
 
 
+def _record_lines(records: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One line per dataset, checkpoint and model the execution's nodes recorded."""
+    lines = []
+    for row in records["datasets"]:
+        patients = "" if row["patients"] is None else f"  {row['patients']} patients"
+        lines.append(f"  dataset     {row['name']}  {row['fingerprint']}{patients}")
+    for row in records["checkpoints"]:
+        epoch = "" if row["epoch"] is None else f"  epoch {row['epoch']}"
+        lines.append(f"  checkpoint  {row['variant']} {row['role']}{epoch}  {row['path']}")
+    for row in records["models"]:
+        alias = f"  @{row['alias']}" if row["alias"] else ""
+        lines.append(f"  model       {row['name']}/{row['version']}{alias}")
+    return lines
+
+
 @click.group("workflow")
 def workflow() -> None:
     """Run, validate, watch and resume .medfusion workflows (executions live in the tracking store)."""
@@ -91,7 +106,8 @@ def validate(file: Path) -> None:
 @json_option
 @store_options
 def status(execution: str | None, as_json: bool, store_url: str | None, runs_dir: Path) -> None:
-    """List executions (or show EXECUTION's nodes); dead ones are marked interrupted first."""
+    """List executions (or show EXECUTION's nodes and the datasets, checkpoints and models they
+    recorded); dead ones are marked interrupted first."""
     engine = _engine(store_url, runs_dir)
     engine.recover()
     if execution is None:
@@ -102,8 +118,10 @@ def status(execution: str | None, as_json: bool, store_url: str | None, runs_dir
             click.echo(f"{row['id']}  {row['state']:<11}  {row['name']}")
         return
     record = engine.execution(execution)
+    records = engine.records(record["id"])
     if as_json:
-        click.echo(json.dumps({key: value for key, value in record.items() if key != "document"}, indent=2))
+        shown = {key: value for key, value in record.items() if key != "document"}
+        click.echo(json.dumps(shown | {"records": records}, indent=2))
         return
     click.echo(
         f"{record['id']}  {record['state']}  {record['name']}"
@@ -112,6 +130,8 @@ def status(execution: str | None, as_json: bool, store_url: str | None, runs_dir
     for node_id, node in record["nodes"].items():
         error = f"  {node['error']}" if node.get("error") else ""
         click.echo(f"  {node_id:<20} {node['state']:<11} {node['kind']}{error}")
+    for line in _record_lines(records):
+        click.echo(line)
 
 
 @workflow.command("resume")

@@ -1,14 +1,16 @@
 """What a running node sees (:class:`~medfusion_core.kinds.node.NodeContext`): its folder, the
-runs folder, the store URL, logging to the execution's events and child processes that a cancel
-terminates."""
+runs folder, the store URL, logging to the execution's events, child processes that a cancel
+terminates and records of the datasets, checkpoints and models it made or used."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from medfusion_plugin_tracking.engine import URI_ENV
 
@@ -34,6 +36,7 @@ class EngineContext:
         tracking_url: str,
         cancel: threading.Event,
         emit: Callable[[str], None],
+        record: Callable[[str, dict[str, Any]], None],
         env: dict[str, str],
     ) -> None:
         self._work_dir = work_dir
@@ -41,6 +44,7 @@ class EngineContext:
         self._url = tracking_url
         self._cancel = cancel
         self._emit = emit
+        self._record = record
         self._env = env
 
     @property
@@ -94,6 +98,66 @@ class EngineContext:
         if process.returncode != 0:
             raise WorkflowError(f"exit code {process.returncode}: {_last_error(log_path)}")
         return text
+
+    def record_dataset(
+        self,
+        *,
+        name: str,
+        fingerprint: str,
+        manifest: str,
+        config: str | None = None,
+        patients: int | None = None,
+    ) -> None:
+        """Record a dataset the node read or wrote, with its fingerprint."""
+        values = {"name": name, "fingerprint": fingerprint, "manifest": manifest}
+        self._record("datasets", values | {"config": config, "patients": patients})
+
+    def record_checkpoint(
+        self,
+        *,
+        path: Path,
+        variant: str,
+        role: str,
+        run_id: str | None = None,
+        epoch: int | None = None,
+        monitor: str | None = None,
+        value: float | None = None,
+    ) -> None:
+        """Record a checkpoint file (its size and sha256 read from it); a missing file is a
+        one-line :class:`~.errors.WorkflowError`."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            raise WorkflowError(f"checkpoint {path}: cannot be read ({exc.strerror})") from None
+        self._record(
+            "checkpoints",
+            {
+                "path": str(path),
+                "variant": variant,
+                "role": role,
+                "run_id": run_id,
+                "epoch": epoch,
+                "monitor": monitor,
+                "value": value,
+                "size": path.stat().st_size,
+                "sha256": digest,
+            },
+        )
+
+    def record_model(
+        self,
+        *,
+        name: str,
+        version: int,
+        alias: str | None = None,
+        run_id: str | None = None,
+        variant: str | None = None,
+    ) -> None:
+        """Record a model version the node registered or pointed an alias at."""
+        values = {"name": name, "version": version, "alias": alias}
+        self._record("models", values | {"run_id": run_id, "variant": variant})
 
 
 def _last_error(log_path: Path) -> str:

@@ -227,6 +227,12 @@ class WorkflowEngine:
         """The execution's events after ``seq`` ``after``: ``{"seq", "type", "node", "data", "time"}``."""
         return self.store.events(self.store.execution_row(eid)["id"], after)
 
+    def records(self, eid: str) -> dict[str, list[dict[str, Any]]]:
+        """What the execution's nodes recorded: ``datasets`` (name, fingerprint, manifest, ...),
+        ``checkpoints`` (path, variant, role, epoch, size, sha256, ...) and ``models`` (name,
+        version, alias, ...), each row with its ``node_execution_id``, oldest first."""
+        return self.store.records(self.store.execution_row(eid)["id"])
+
     def node_attempts(self, eid: str) -> list[dict[str, Any]]:
         """Every node attempt of the execution (``node_id``, ``kind``, ``state``, ...), oldest first."""
         return self.store.node_rows(self.store.execution_row(eid)["id"])
@@ -347,6 +353,7 @@ class WorkflowEngine:
             tracking_url=self.url,
             cancel=run.cancel,
             emit=lambda line: self.store.add_event(eid, "log", node_id, {"line": line}),
+            record=lambda what, values: self.store.add_record(what, eid, row, values),
             env=self.env,
         )
         try:

@@ -23,14 +23,22 @@ def _config(connection: object = None) -> Config:
     return config
 
 
-def ensure_current(engine: Engine) -> None:
-    """Upgrade the database to the newest revision unless it is there (under the writers' lock)."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database's workflow tables are at (None before the first)."""
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        if current.get_current_revision() == head:
-            return
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the workflow tables up to ``revision`` (under the writers' lock on PostgreSQL)."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Upgrade the database to the newest revision unless it is there."""
+    if current_revision(engine) != ScriptDirectory.from_config(_config()).get_current_head():
+        upgrade(engine)

@@ -4,7 +4,13 @@
 document it ran), ``node_executions`` (one row per node attempt, including cache hits),
 ``node_cache`` (outputs by the hash of a node's kind, inputs and parameters), ``events`` (the
 persisted event stream of each execution; the auto-increment id is the ``seq`` a client resumes
-from) and ``training_jobs`` (the training service's queue).
+from), ``training_jobs`` (the training service's queue) and what nodes record of what they made
+or used: ``workflow_datasets`` (a dataset and its fingerprint), ``workflow_checkpoints`` (a
+training's checkpoint files, with size and sha256) and ``workflow_models`` (a registered model
+version, or one an alias was moved to). Each record names its execution and node attempt.
+
+Every change here comes with a migration in ``migrations/versions`` (a test checks that the
+migrated database matches these tables).
 """
 
 from __future__ import annotations
@@ -24,6 +30,26 @@ def _execution_fk() -> sa.Column:
         sa.ForeignKey("workflow_executions.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
+    )
+
+
+def _record_table(name: str, *columns: sa.Column) -> sa.Table:
+    """A record table: ``id``, the execution and the node attempt that made the record (rows go
+    with them), ``columns`` and ``created``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", _BIG_KEY, primary_key=True, autoincrement=True),
+        _execution_fk(),
+        sa.Column(
+            "node_execution_id",
+            _BIG_KEY,
+            sa.ForeignKey("node_executions.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        *columns,
+        sa.Column("created", sa.Float, nullable=False),
     )
 
 
@@ -112,4 +138,35 @@ training_jobs = sa.Table(
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("started", sa.Float),
     sa.Column("ended", sa.Float),
+)
+
+workflow_datasets = _record_table(
+    "workflow_datasets",
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(128), nullable=False, index=True),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("config", sa.Text),
+    sa.Column("patients", sa.Integer),
+)
+
+workflow_checkpoints = _record_table(
+    "workflow_checkpoints",
+    sa.Column("run_id", sa.String(32), index=True),
+    sa.Column("variant", sa.String(16), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("epoch", sa.Integer),
+    sa.Column("monitor", sa.String(64)),
+    sa.Column("value", sa.Float),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+workflow_models = _record_table(
+    "workflow_models",
+    sa.Column("name", sa.String(255), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("alias", sa.String(255)),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("variant", sa.String(16)),
 )

@@ -1,4 +1,5 @@
-"""Reading and writing the workflow tables: executions, node attempts, the node cache and events.
+"""Reading and writing the workflow tables: executions, node attempts, the node cache, events,
+training jobs and the records of datasets, checkpoints and models.
 
 One :class:`WorkflowStore` per engine; it opens the tracking store's write/read engines on the
 same URL (WAL SQLite or PostgreSQL) and migrates the plugin's tables on first use.
@@ -23,6 +24,12 @@ from medfusion_plugin_workflows.migrate import ensure_current
 DONE_STATES = frozenset({"finished", "failed", "cancelled", "interrupted"})
 #: States of an execution or job that a live process owns.
 LIVE_STATES = frozenset({"pending", "running"})
+#: The record tables by what they hold.
+RECORD_TABLES = {
+    "datasets": schema.workflow_datasets,
+    "checkpoints": schema.workflow_checkpoints,
+    "models": schema.workflow_models,
+}
 
 
 def new_id() -> str:
@@ -175,6 +182,28 @@ class WorkflowStore:
                         cache_key=cache_key, kind=kind, outputs=outputs, created=time.time()
                     )
                 )
+
+    # -- records of datasets, checkpoints and models -----------------------------------------
+
+    def add_record(self, what: str, eid: str, attempt: int, values: dict[str, Any]) -> None:
+        """Insert a record of ``what`` (``datasets``, ``checkpoints`` or ``models``) made by the
+        node attempt ``attempt`` of execution ``eid``."""
+        table = RECORD_TABLES[what]
+        with self.writer.begin() as db:
+            db.execute(
+                table.insert().values(
+                    execution_id=eid, node_execution_id=attempt, created=time.time(), **values
+                )
+            )
+
+    def records(self, eid: str) -> dict[str, list[dict[str, Any]]]:
+        """The execution's records by ``what`` (``datasets``, ``checkpoints``, ``models``), oldest first."""
+        out = {}
+        with self.reader.connect() as db:
+            for what, table in RECORD_TABLES.items():
+                query = sa.select(table).where(table.c.execution_id == eid).order_by(table.c.id)
+                out[what] = [_row(row) for row in db.execute(query)]
+        return out
 
     # -- events ----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 ``step`` runs a child process that sleeps ``seconds`` (then waits for the file ``gate``, when
 given) and appends ``name`` to ``record`` when it ends, so that tests count real executions;
-``fail`` makes it exit non-zero.
+``fail`` makes it exit non-zero; ``fingerprint`` records a dataset of that fingerprint.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class StepParams:
     record: str = ""
     fail: bool = False
     gate: str = ""
+    fingerprint: str = ""
 
 
 class StepNode:
@@ -57,6 +58,8 @@ class StepNode:
                 params.gate,
             ]
         )
+        if params.fingerprint:
+            context.record_dataset(name=params.name, fingerprint=params.fingerprint, manifest=params.record)
         return {"names": [*inputs.get("after", []), params.name]}
 
 

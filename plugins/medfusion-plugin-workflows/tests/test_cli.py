@@ -46,7 +46,8 @@ def test_bad_file_is_one_line_error(tmp_path) -> None:
 
 def test_run_status_and_resume_from_the_cli(steps_host, steps, tmp_path) -> None:
     path = tmp_path / "wf.medfusion"
-    path.write_text(json.dumps(steps({"a": {}, "bad": {"fail": True}, "c": {}}, [("bad", "c")])))
+    a = {"fingerprint": "sha256:f00d", "record": str(tmp_path / "a.txt")}
+    path.write_text(json.dumps(steps({"a": a, "bad": {"fail": True}, "c": {}}, [("bad", "c")])))
     runs = str(tmp_path / "runs")
     done = _invoke("run", str(path), "--runs-dir", runs)
     assert done.exit_code == 1
@@ -61,10 +62,12 @@ def test_run_status_and_resume_from_the_cli(steps_host, steps, tmp_path) -> None
         "finished",
         "step",
     ]
+    assert detail[-1] == "  dataset     a  sha256:f00d"  # what node a recorded through its context
     resumed = _invoke("resume", eid[:8], "--runs-dir", runs)
     assert resumed.exit_code == 1 and "a: cached" in resumed.output and "bad: failed" in resumed.output
     as_json = json.loads(_invoke("status", eid, "--runs-dir", runs, "--json").output)
     assert as_json["nodes"]["a"]["state"] == "cached" and as_json["nodes"]["bad"]["attempts"] == 2
+    assert [row["fingerprint"] for row in as_json["records"]["datasets"]] == ["sha256:f00d"]  # not twice
 
 
 def test_templates_are_listed_and_printed() -> None:

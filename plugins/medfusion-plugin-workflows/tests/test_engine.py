@@ -21,7 +21,10 @@ def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
 ) -> None:
     record = tmp_path / "record.txt"
     params = {"seconds": 1.0, "record": str(record)}
-    doc = steps({"a": params, "b": params, "join": {"record": str(record)}}, [("a", "join"), ("b", "join")])
+    recording = {**params, "fingerprint": "sha256:aa"}
+    doc = steps(
+        {"a": recording, "b": params, "join": {"record": str(record)}}, [("a", "join"), ("b", "join")]
+    )
     engine = WorkflowEngine(store_url, tmp_path / "runs", max_parallel=2)
     first = engine.execution(engine.run(doc))
     assert first["state"] == "finished"
@@ -30,14 +33,19 @@ def test_independent_branches_run_in_parallel_and_reruns_come_from_the_cache(
     a, b = attempts["a"], attempts["b"]
     assert a["started"] < b["ended"] and b["started"] < a["ended"], "a and b did not overlap"
     assert attempts["join"]["started"] >= max(a["ended"], b["ended"])
+    datasets = engine.records(first["id"])["datasets"]
+    assert [(row["node_execution_id"], row["name"], row["fingerprint"]) for row in datasets] == [
+        (a["id"], "a", "sha256:aa")
+    ]
 
     second = engine.execution(engine.run(doc))
     assert second["state"] == "finished"
     assert {row["state"] for row in engine.node_attempts(second["id"])} == {"cached"}
+    assert engine.records(second["id"])["datasets"] == []  # a cached node records nothing again
     assert sorted(_recorded(record)) == ["a", "b", "join"]  # nothing ran twice
 
     changed = steps(
-        {"a": params, "b": {**params, "seconds": 0.5}, "join": {"record": str(record)}},
+        {"a": recording, "b": {**params, "seconds": 0.5}, "join": {"record": str(record)}},
         [("a", "join"), ("b", "join")],
     )
     third = engine.node_attempts(engine.run(changed))

@@ -1,8 +1,12 @@
 """The shipped templates end to end on a small demo dataset: quickstart (three trainings in
-parallel branches -> evaluate -> compare -> register the champion), then export-the-champion
+parallel branches -> evaluate -> compare -> register the champion; the dataset, checkpoints and
+model versions recorded), then export-the-champion
 (ONNX, verified against eager PyTorch), then a re-run that comes entirely from the cache."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import attrs
 from medfusion_plugin_tracking.store import TrackingStore
@@ -28,6 +32,35 @@ def _with(workflow: Workflow, changes: dict[str, dict]) -> Workflow:
     return attrs.evolve(workflow, nodes=tuple(change(node) for node in workflow.nodes))
 
 
+def _check_records(engine: WorkflowEngine, eid: str, champion: dict, version: int) -> None:
+    """The dataset node recorded the dataset, each train node its runs' checkpoints (true sizes
+    and sha256), register and alias the champion's version."""
+    records = engine.records(eid)
+    attempt = {row["node_id"]: row["id"] for row in engine.node_attempts(eid)}
+    nodes = engine.execution(eid)["nodes"]
+    dataset = nodes["data"]["outputs"]["dataset"]
+    assert [(r["node_execution_id"], r["fingerprint"], r["patients"]) for r in records["datasets"]] == [
+        (attempt["data"], dataset["fingerprint"], 40)
+    ]
+    found = {(r["node_execution_id"], r["variant"], r["role"]) for r in records["checkpoints"]}
+    assert found == {
+        (attempt[f"train_{variant}"], variant, role)
+        for variant in ("fused", "image", "clinical")
+        for role in ("best", "last")
+    }
+    for row in records["checkpoints"]:
+        data = Path(row["path"]).read_bytes()
+        assert (row["size"], row["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+        assert row["run_id"] == nodes[f"train_{row['variant']}"]["outputs"]["run"]["run_id"]
+        assert row["epoch"] == 1  # one epoch: the best is the last
+    models = [(r["node_execution_id"], r["name"], r["version"], r["alias"]) for r in records["models"]]
+    assert models == [
+        (attempt["register"], "demo", version, None),
+        (attempt["champion"], "demo", version, "champion"),
+    ]
+    assert records["models"][0]["run_id"] == champion["run_id"]
+
+
 def test_quickstart_then_export_the_champion(url, tmp_path) -> None:
     engine = WorkflowEngine(url, tmp_path / "runs", max_parallel=2, env={"OMP_NUM_THREADS": "1"})
     quickstart = _with(templates.load("quickstart"), {"data": {"demo_patients": 40, "overrides": SMALL}})
@@ -43,6 +76,7 @@ def test_quickstart_then_export_the_champion(url, tmp_path) -> None:
         assert sorted(run.name for run in runs) == ["demo-clinical", "demo-fused", "demo-image"]
         version = store.resolve_model("demo@champion")
         assert version.run_id == champion["run_id"] and version.variant == champion["variant"]
+    _check_records(engine, record["id"], champion, version.version)
 
     export = templates.load("export-champion")
     export = attrs.evolve(export, nodes=export.nodes[:2], edges=export.edges[:1])  # ONNX only

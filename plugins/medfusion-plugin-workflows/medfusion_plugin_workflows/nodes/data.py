@@ -54,7 +54,8 @@ class DatasetNode:
     params = DatasetParams
 
     def run(self, inputs: Mapping[str, Any], params: DatasetParams, context: NodeContext) -> dict[str, Any]:
-        """Write the demo data when asked, copy the config with the overrides, check and fingerprint."""
+        """Write the demo data when asked, copy the config with the overrides, check and
+        fingerprint; the dataset is recorded."""
         if params.demo_patients > 0:
             folder = context.work_dir / "data"
             medfusion(
@@ -74,6 +75,13 @@ class DatasetNode:
             raise WorkflowError("give params.config (an experiment config) or params.demo_patients > 0")
         config = write_config(source, context.work_dir / "config.yaml", parse_overrides(params.overrides))
         dataset = describe(config)
+        context.record_dataset(
+            name=dataset["name"],
+            fingerprint=dataset["fingerprint"],
+            manifest=dataset["manifest"],
+            config=dataset["config"],
+            patients=dataset["patients"],
+        )
         context.log(f"{dataset['patients']} patients, {dataset['fingerprint']}")
         return {"dataset": dataset}
 

@@ -50,7 +50,7 @@ class RegisterNode:
     params = RegisterParams
 
     def run(self, inputs: Mapping[str, Any], params: RegisterParams, context: NodeContext) -> dict[str, Any]:
-        """``medfusion models register`` on the chosen run."""
+        """``medfusion models register`` on the chosen run; the new version is recorded."""
         if params.variant == "champion":
             if "comparison" not in inputs:
                 raise WorkflowError("variant 'champion' needs the comparison input connected")
@@ -73,7 +73,11 @@ class RegisterNode:
             "--json",
         )
         version = json.loads(out)
-        return {"model": _model_value(context, f"{version['model']}/{version['version']}")}
+        model = _model_value(context, f"{version['model']}/{version['version']}")
+        context.record_model(
+            name=model["name"], version=model["version"], run_id=run["run_id"], variant=variant
+        )
+        return {"model": model}
 
 
 @attrs.frozen
@@ -92,9 +96,12 @@ class AliasNode:
     params = AliasParams
 
     def run(self, inputs: Mapping[str, Any], params: AliasParams, context: NodeContext) -> dict[str, Any]:
-        """``medfusion models alias NAME ALIAS VERSION``."""
+        """``medfusion models alias NAME ALIAS VERSION``; the move is recorded."""
         model = inputs["model"]
         medfusion(context, "models", "alias", model["name"], params.alias, str(model["version"]))
+        context.record_model(
+            name=model["name"], version=model["version"], alias=params.alias, variant=model.get("variant")
+        )
         return {"model": {**model, "alias": f"{model['name']}@{params.alias}"}}
 
 

@@ -37,6 +37,32 @@ def _run_value(run_dir: Path, name: str, variants: list[str]) -> dict[str, Any]:
     return {"name": name, "run_dir": str(run_dir), "run_id": run_id, "variants": variants}
 
 
+def record_checkpoints(context: NodeContext, run: Mapping[str, Any]) -> None:
+    """Record the best and last checkpoints of each variant of ``run``: ``epoch`` is the number
+    of epochs trained when it was written, ``value`` the monitored metric of the best (both from
+    the variant's ``summary.json``)."""
+    for variant in run["variants"]:
+        folder = Path(run["run_dir"]) / VARIANT_LABELS[variant]
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        best = summary.get("best_epoch")
+        roles = {
+            "best": (None if best is None else best + 1, summary.get("best_value")),
+            "last": (summary.get("epochs"), None),
+        }
+        for role, (epoch, value) in roles.items():
+            path = folder / "checkpoints" / f"{role}.pt"
+            if path.is_file():
+                context.record_checkpoint(
+                    path=path,
+                    variant=variant,
+                    role=role,
+                    run_id=run["run_id"],
+                    epoch=epoch,
+                    monitor=summary.get("monitor"),
+                    value=value,
+                )
+
+
 @attrs.frozen
 class TrainParams:
     """What to train."""
@@ -59,7 +85,8 @@ class TrainNode:
 
     def run(self, inputs: Mapping[str, Any], params: TrainParams, context: NodeContext) -> dict[str, Any]:
         """``medfusion train`` per dataset; an interrupted earlier attempt is continued with
-        ``--resume`` (its checkpoints), anything else is (re)trained from scratch."""
+        ``--resume`` (its checkpoints), anything else is (re)trained from scratch. Each run's
+        checkpoints are recorded."""
         changes = parse_overrides(params.overrides)
         if params.epochs is not None:
             changes["trainer.params.epochs"] = params.epochs
@@ -73,10 +100,10 @@ class TrainNode:
             )
             run_dir = context.runs_dir / name
             variants = _VARIANTS[params.modalities]
-            dirs = {"fused": "fused", "image": "image-only", "clinical": "clinical-only"}
-            resumable = all(
-                (run_dir / dirs[v] / "checkpoints" / "last.pt").is_file() for v in variants
-            ) and not all((run_dir / dirs[v] / "summary.json").is_file() for v in variants)
+            folders = [run_dir / VARIANT_LABELS[variant] for variant in variants]
+            resumable = all((folder / "checkpoints" / "last.pt").is_file() for folder in folders) and not all(
+                (folder / "summary.json").is_file() for folder in folders
+            )
             mode = "--resume" if resumable else "--overwrite"
             out = medfusion(
                 context,
@@ -89,6 +116,7 @@ class TrainNode:
                 mode,
             )
             runs.append(_run_value(Path(last_line(out, "run:")), name, variants))
+            record_checkpoints(context, runs[-1])
         return {"run": runs[0], "runs": runs}
 
 
