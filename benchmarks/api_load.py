@@ -287,14 +287,17 @@ def _job_state(base: str, token: str, job_id: str) -> dict:
     return httpx.get(f"{base}/api/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}).json()
 
 
-def _price_of_http(base: str, token: str, store: TrackingStore) -> float:
-    """Median of one client's list call over the same query in process (while the writer runs)."""
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+def _price_of_http(port: int, token: str, store: TrackingStore) -> float:
+    """Median of one client's list call (the load's keep-alive client) over the same query in
+    process, while the writer runs."""
+    loop = asyncio.new_event_loop()
+    http = KeepAlive(port, token)
 
-        def over_http() -> None:
-            if http.get("/api/runs?limit=50").status_code != 200:
-                raise SystemExit("GET /api/runs failed during the one-client measurement")
+    def over_http() -> None:
+        if loop.run_until_complete(http.get("/api/runs?limit=50")) != 200:
+            raise SystemExit("GET /api/runs failed during the one-client measurement")
 
+    try:
         timings = measure(
             [
                 Contender("runs list over HTTP", over_http),
@@ -303,6 +306,9 @@ def _price_of_http(base: str, token: str, store: TrackingStore) -> float:
             repeats=40,
             title="one client, one call at a time, against the same listing on the store in process",
         )
+    finally:
+        http.close()
+        loop.close()
     return timings["runs list over HTTP"].median / timings["runs list in process"].median
 
 
@@ -340,7 +346,7 @@ def main() -> None:
             stop = threading.Event()
             writer = threading.Thread(target=_writer, args=(store, live, stop), daemon=True)
             writer.start()
-            price = _price_of_http(base, token, store)
+            price = _price_of_http(port, token, store)
             stop.set()
             writer.join()
             if training is not None:

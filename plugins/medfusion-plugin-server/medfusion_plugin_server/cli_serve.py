@@ -7,6 +7,7 @@ says how to add one (every API call but ``/api/health`` needs a login).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import click
@@ -81,8 +82,10 @@ def serve(
         data_roots=tuple(root.resolve() for root in data_roots),
     )
     click.echo(f"MedFusion API on http://{host}:{port}/api (OpenAPI: /api/openapi.json)", err=True)
+    app = create_app(settings)
+    gc.freeze()  # what start-up built lives as long as the server: keep it out of collections
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level="warning",
