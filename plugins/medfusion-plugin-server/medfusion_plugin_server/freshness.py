@@ -54,6 +54,9 @@ class DataVersion:
                 with self._engine.connect() as connection:
                     return connection.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar()
         except (sqlite3.Error, SQLAlchemyError):  # e.g. a standby in recovery: compute every time
+            self.close()
+            self._sqlite = self._engine = None
+            self.inline = True  # nothing left to ask
             return None
         return None
 

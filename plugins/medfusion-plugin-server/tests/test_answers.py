@@ -4,7 +4,11 @@ sessions remembered in memory still end at once when this server ends them."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from fastapi.testclient import TestClient
+from medfusion_plugin_server.freshness import AnswerCache, DataVersion
 from medfusion_plugin_tracking.store import TrackingStore
 
 
@@ -52,3 +56,16 @@ def test_remembered_sessions_end_when_the_server_ends_them(client: TestClient, b
     admin = bearer(client, "admin")
     assert client.post("/api/auth/logout", headers=admin).status_code == 200
     assert client.get("/api/runs", headers=admin).status_code == 401
+
+
+def test_without_a_version_nothing_is_remembered(tmp_path: Path) -> None:
+    version = DataVersion(f"sqlite:///{tmp_path / 'v.db'}")
+    version._sqlite.close()  # a broken connection: the cache stops asking and computes every time
+    cache = AnswerCache(version)
+    calls = []
+
+    async def twice() -> list[int]:
+        return [await cache.answer("k", lambda: calls.append(1) or len(calls)) for _ in range(2)]
+
+    assert asyncio.run(twice()) == [1, 2]
+    assert version.current() is None
