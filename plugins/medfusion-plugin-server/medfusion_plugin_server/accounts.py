@@ -3,6 +3,11 @@
 Tokens are random (``secrets.token_urlsafe``) and stored only as SHA-256 digests, so that a copy
 of the database holds no usable token. Unknown users cost one argon2 verification as known ones
 do, so that the answer time does not tell which usernames exist.
+
+A looked-up session is remembered in memory for :data:`SESSION_CACHE_SECONDS` (never past its
+expiry), so that a busy client costs no database query per request. Logout, a password or role
+change and a user's removal through this server take effect at once; made by another process
+(``medfusion users`` while the server runs) they take effect within that time.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ RANK = {"viewer": 0, "researcher": 1, "admin": 2}
 MIN_PASSWORD = 8
 SESSION_SECONDS = 12 * 3600
 TOKEN_SECONDS = 30 * 24 * 3600
+#: How long a looked-up session is answered from memory.
+SESSION_CACHE_SECONDS = 5.0
+_CACHE_LIMIT = 10_000
 
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
@@ -54,6 +62,18 @@ class Accounts:
 
     def __init__(self, db: ServerDatabase) -> None:
         self.db = db
+        # (token digest, kind) -> (remembered until, user, csrf token); dicts are thread-safe enough
+        # for this: a lost race costs one more lookup
+        self._sessions: dict[tuple[str, str], tuple[float, dict[str, Any], str | None]] = {}
+
+    def _forget(self, user_id: int | None = None) -> None:
+        """Drop remembered sessions (of one user, or all)."""
+        if user_id is None:
+            self._sessions.clear()
+            return
+        for key, (_, user, _) in list(self._sessions.items()):
+            if user["id"] == user_id:
+                self._sessions.pop(key, None)
 
     def add(self, username: str, password: str, role: str) -> dict[str, Any]:
         """Create a user; refuses a taken name, a short password or an unknown role."""
@@ -103,7 +123,9 @@ class Accounts:
             if password is not None:
                 user.password_hash = _HASHER.hash(password)
                 session.execute(delete(Session).where(Session.user_id == user.id))
-            return user_dict(user)
+            found = user_dict(user)
+        self._forget(found["id"])  # after the commit: a lookup racing it cannot remember the old
+        return found
 
     def remove(self, ref: int | str) -> dict[str, Any]:
         """Delete a user and their sessions."""
@@ -112,7 +134,8 @@ class Accounts:
             found = user_dict(user)
             session.execute(delete(Session).where(Session.user_id == user.id))
             session.delete(user)
-            return found
+        self._forget(found["id"])
+        return found
 
     def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
         """The user when the password matches, else None."""
@@ -145,19 +168,37 @@ class Accounts:
             )
         return token, csrf
 
+    def remembered(self, token: str, kind: str) -> tuple[dict[str, Any], str | None] | None:
+        """``(user, csrf token)`` of a session looked up less than :data:`SESSION_CACHE_SECONDS`
+        ago, without touching the database; None when not remembered (ask :meth:`session_user`)."""
+        found = self._sessions.get((_digest(token), kind))
+        if found is None or found[0] <= time.time():
+            return None
+        return found[1], found[2]
+
     def session_user(self, token: str, kind: str) -> tuple[dict[str, Any], str | None] | None:
         """``(user, csrf token)`` of a live session or token of this kind, else None."""
+        remembered = self.remembered(token, kind)
+        if remembered is not None:
+            return remembered
+        now = time.time()
         with self.db.read() as session:
             row = session.execute(
-                select(User, Session.csrf_token)
+                select(User, Session.csrf_token, Session.expires)
                 .join(Session, Session.user_id == User.id)
-                .where(
-                    Session.token_hash == _digest(token), Session.kind == kind, Session.expires > time.time()
-                )
+                .where(Session.token_hash == _digest(token), Session.kind == kind, Session.expires > now)
             ).first()
-        return None if row is None else (user_dict(row[0]), row[1])
+        if row is None:
+            return None
+        if len(self._sessions) >= _CACHE_LIMIT:
+            self._sessions.clear()
+        until = min(now + SESSION_CACHE_SECONDS, row[2])
+        self._sessions[(_digest(token), kind)] = (until, user_dict(row[0]), row[1])
+        return user_dict(row[0]), row[1]
 
     def close_session(self, token: str) -> None:
         """End a session or revoke a token."""
         with self.db.write() as session:
             session.execute(delete(Session).where(Session.token_hash == _digest(token)))
+        for kind in ("cookie", "bearer"):
+            self._sessions.pop((_digest(token), kind), None)

@@ -22,6 +22,7 @@ from medfusion_plugin_server.accounts import Accounts
 from medfusion_plugin_server.context import AppContext
 from medfusion_plugin_server.db import ServerDatabase
 from medfusion_plugin_server.errors import ApiError
+from medfusion_plugin_server.freshness import AnswerCache, DataVersion
 from medfusion_plugin_server.ratelimit import LoginLimiter
 from medfusion_plugin_server.routes_auth import router as auth_router
 from medfusion_plugin_server.routes_datasets import router as datasets_router
@@ -68,6 +69,7 @@ def make_context(settings: Settings) -> AppContext:
         workflows=SavedWorkflows(db),
         engine=WorkflowEngine(settings.url, settings.runs_dir, settings.max_parallel_nodes),
         jobs=TrainingService(settings.url, settings.runs_dir, settings.max_jobs),
+        answers=AnswerCache(DataVersion(settings.url)),
     )
     ctx.engine.recover()
     ctx.jobs.recover()

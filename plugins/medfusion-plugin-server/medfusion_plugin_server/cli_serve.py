@@ -7,6 +7,7 @@ says how to add one (every API call but ``/api/health`` needs a login).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import click
@@ -34,6 +35,13 @@ ADMIN_PASSWORD_ENV = "MEDFUSION_ADMIN_PASSWORD"
 )
 @click.option("--max-upload-mb", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--secure-cookie", is_flag=True, help="Session cookie over HTTPS only (behind a TLS proxy).")
+@click.option(
+    "--data-root",
+    "data_roots",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder whose data workflows and jobs may read, besides uploaded datasets (repeatable).",
+)
 @store_options
 def serve(
     host: str,
@@ -42,6 +50,7 @@ def serve(
     cors_origins: tuple[str, ...],
     max_upload_mb: int,
     secure_cookie: bool,
+    data_roots: tuple[Path, ...],
     store_url: str | None,
     runs_dir: Path,
 ) -> None:
@@ -70,6 +79,17 @@ def serve(
         cors_origins=cors_origins,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         secure_cookie=secure_cookie,
+        data_roots=tuple(root.resolve() for root in data_roots),
     )
     click.echo(f"MedFusion API on http://{host}:{port}/api (OpenAPI: /api/openapi.json)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets-sansio")
+    app = create_app(settings)
+    gc.freeze()  # what start-up built lives as long as the server: keep it out of collections
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # small JSON messages: compressing them costs more than it saves
+    )

@@ -4,9 +4,8 @@ audit log entry of every state-changing request (who, what, from where, the answ
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -16,8 +15,8 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from medfusion_plugin_server.context import context
 from medfusion_plugin_server.schema import AuditEntry
 from medfusion_plugin_server.security import SAFE_METHODS
 
@@ -49,30 +48,54 @@ class ApiMetrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _audit(request: Request, status: int) -> None:
-    user = getattr(request.state, "user", None)
+def _audit(scope: Scope, status: int) -> None:
+    user = scope.get("state", {}).get("user")
+    client = scope.get("client")
     entry = AuditEntry(
         time=time.time(),
         username=user["username"] if user else None,
-        method=request.method,
-        path=request.url.path,
+        method=scope["method"],
+        path=scope["path"],
         status=status,
-        client=request.client.host if request.client else None,
+        client=client[0] if client else None,
     )
-    with context(request).db.write() as session:
+    with scope["app"].state.context.db.write() as session:
         session.add(entry)
+
+
+class Observer:
+    """ASGI middleware that counts, times and audits every HTTP request (plain ASGI: it adds
+    no task or stream per request, as Starlette's ``BaseHTTPMiddleware`` does)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, then record it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+            if method not in SAFE_METHODS and scope["path"].startswith("/api/"):
+                await run_in_threadpool(_audit, scope, status)
 
 
 def install(app: FastAPI, metrics: ApiMetrics) -> None:
     """Add the middleware that counts, times and audits every request."""
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
-        if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
-            await run_in_threadpool(_audit, request, response.status_code)
-        return response
+    app.add_middleware(Observer, metrics=metrics)

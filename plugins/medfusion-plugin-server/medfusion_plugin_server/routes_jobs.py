@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from medfusion_plugin_server.context import context
+from medfusion_plugin_server.data_roots import check_config
 from medfusion_plugin_server.security import Researcher, Viewer, check_owner
 
 router = APIRouter(prefix="/api/jobs")
@@ -29,8 +30,11 @@ def jobs(_: Viewer, request: Request) -> list[dict[str, Any]]:
 
 @router.post("", status_code=201)
 def submit(user: Researcher, body: JobRequest, request: Request) -> dict[str, Any]:
-    """Queue a training; returns the job."""
-    service = context(request).jobs
+    """Queue a training; returns the job. The files its config names (manifest, weights) must
+    lie under the server's data roots (relative ones count from ``<runs>/jobs``)."""
+    ctx = context(request)
+    check_config(body.config, ctx.settings.runs_dir / "jobs", ctx.settings.allowed_roots, "config.")
+    service = ctx.jobs
     return service.job(service.submit(body.config, body.modalities, body.priority, owner=user["username"]))
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 from medfusion_plugin_tracking.store import TrackingStore
 from pydantic import BaseModel
 
@@ -30,8 +32,23 @@ def _store(request: Request) -> TrackingStore:
     return context(request).store
 
 
+def _json(content: Any) -> bytes:
+    """Plain JSON of plain data, as ``JSONResponse`` writes it (FastAPI's generic encoder cost
+    3x the query for 50 runs)."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _answer(request: Request, body: bytes) -> Response:
+    """``body`` with a validator: 304 when the client already holds it (``If-None-Match``)."""
+    etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 @router.get("")
-def list_runs(
+async def list_runs(
     _: Viewer,
     request: Request,
     experiment: str | None = None,
@@ -40,33 +57,41 @@ def list_runs(
     sort: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> JSONResponse:
+) -> Response:
     """Runs, newest first; ``filter``/``sort`` as ``medfusion runs list --filter/--order-by``
-    (``sort`` repeatable or comma-separated: ``metrics.val_auroc desc,name``)."""
+    (``sort`` repeatable or comma-separated: ``metrics.val_auroc desc,name``). Answered from
+    memory while the database is unchanged; ``ETag``/``If-None-Match`` give 304."""
     order = [term.strip() for value in sort or () for term in value.split(",") if term.strip()]
-    found = _store(request).search_runs(
-        filter, experiment=experiment, status=status, order_by=order, limit=limit + offset
-    )
-    # plain JSON of plain data: FastAPI's generic encoder cost 3x the query for 50 runs
-    return JSONResponse([run.to_dict() for run in found[offset:]])
+    store = _store(request)
+
+    def compute() -> bytes:
+        found = store.search_runs(
+            filter, experiment=experiment, status=status, order_by=order, limit=limit + offset
+        )
+        return _json([run.to_dict() for run in found[offset:]])
+
+    key = ("runs", experiment, status, filter, tuple(order), limit, offset)
+    return _answer(request, await context(request).answers.answer(key, compute))
 
 
 @router.get("/{run}")
-def run_detail(_: Viewer, run: str, request: Request) -> JSONResponse:
-    """One run with its params, latest metrics, tags, artifacts and the model versions it backs."""
+async def run_detail(_: Viewer, run: str, request: Request) -> Response:
+    """One run with its params, latest metrics, tags, artifacts and the model versions it backs
+    (the database part answered from memory while the database is unchanged)."""
     store = _store(request)
-    info = store.get_run(run)
-    report = Path(info.run_dir) / REPORT_DIR if info.run_dir else None
-    return JSONResponse(
-        {
+
+    def compute() -> dict[str, Any]:
+        info = store.get_run(run)
+        return {
             **info.to_dict(),
             "artifacts": [{"path": path, "kind": kind} for path, kind in store.artifacts(info.id)],
             "model_versions": store.versions_from_run(info.id),
-            "reports": {
-                name: bool(report and (report / f"report.{name}").is_file()) for name in ("html", "pdf")
-            },
         }
-    )
+
+    found = await context(request).answers.answer(("run", run), compute)
+    report = Path(found["run_dir"]) / REPORT_DIR if found.get("run_dir") else None
+    reports = {name: bool(report and (report / f"report.{name}").is_file()) for name in ("html", "pdf")}
+    return _answer(request, _json({**found, "reports": reports}))
 
 
 @router.get("/{run}/metrics")

@@ -43,7 +43,7 @@ async def run_metrics(websocket: WebSocket, run: str) -> None:
             raise ApiError(404, str(exc)) from exc
         return None if status == "running" else {"status": status}
 
-    await streams.serve(websocket, "run_metrics", fetch, finished)
+    await streams.serve(websocket, "run_metrics", fetch, finished, share=(run_id, key))
 
 
 @router.websocket("/system")
@@ -82,7 +82,7 @@ async def execution(websocket: WebSocket, eid: str) -> None:
         state = engine.execution(eid)["state"]
         return {"state": state} if state in DONE_STATES else None
 
-    await streams.serve(websocket, "execution", fetch, finished)
+    await streams.serve(websocket, "execution", fetch, finished, share=eid)
 
 
 @router.websocket("/jobs/{job_id}/log")

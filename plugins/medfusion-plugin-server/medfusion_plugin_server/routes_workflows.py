@@ -11,11 +11,18 @@ from medfusion_plugin_workflows import catalog, templates
 from medfusion_plugin_workflows.format import load_workflow
 
 from medfusion_plugin_server.context import context
+from medfusion_plugin_server.data_roots import check_workflow
 from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.security import Researcher, Viewer, check_owner
-from medfusion_plugin_server.workflow_store import issues_of
+from medfusion_plugin_server.workflow_store import checked, issues_of
 
 router = APIRouter(prefix="/api")
+
+
+def _check_roots(request: Request, document: Any) -> None:
+    """403 when the document's dataset nodes read outside the data roots (an invalid document
+    is refused by validation first, with its first problem)."""
+    check_workflow(load_workflow(checked(document)), context(request).settings.allowed_roots)
 
 
 @router.get("/nodes")
@@ -52,7 +59,9 @@ def list_workflows(_: Viewer, request: Request) -> list[dict[str, Any]]:
 
 @router.post("/workflows", status_code=201)
 def add_workflow(user: Researcher, request: Request, document: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
-    """Save a workflow document (validated first; you own it)."""
+    """Save a workflow document (validated first; you own it); its dataset nodes may read only
+    under the server's data roots."""
+    _check_roots(request, document)
     return context(request).workflows.add(document, user["username"])
 
 
@@ -72,6 +81,7 @@ def replace_workflow(
     """Replace your workflow's document."""
     ctx = context(request)
     check_owner(user, ctx.workflows.get(workflow_id)["owner"], f"workflow {workflow_id}")
+    _check_roots(request, document)
     return ctx.workflows.replace(workflow_id, document)
 
 
@@ -90,7 +100,9 @@ def start(user: Researcher, workflow_id: str, request: Request) -> dict[str, Any
     ctx = context(request)
     saved = ctx.workflows.get(workflow_id)
     check_owner(user, saved["owner"], f"workflow {workflow_id}")
-    eid = ctx.engine.start(load_workflow(saved["document"]), owner=user["username"], workflow_id=workflow_id)
+    workflow = load_workflow(saved["document"])
+    check_workflow(workflow, ctx.settings.allowed_roots)
+    eid = ctx.engine.start(workflow, owner=user["username"], workflow_id=workflow_id)
     return {"id": eid}
 
 

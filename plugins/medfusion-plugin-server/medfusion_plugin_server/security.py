@@ -6,11 +6,12 @@ researcher < admin; a handler asks for the lowest role it allows."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from medfusion_plugin_server.accounts import RANK
@@ -29,18 +30,26 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def identify(request: Request) -> dict[str, Any]:
+async def _lookup(
+    connection: HTTPConnection, token: str, kind: str
+) -> tuple[dict[str, Any], str | None] | None:
+    """The session behind ``token``: from memory when recently seen (no thread hop, no query),
+    else from the database in a worker thread."""
+    accounts = context(connection).accounts
+    return accounts.remembered(token, kind) or await run_in_threadpool(accounts.session_user, token, kind)
+
+
+async def identify(request: Request) -> dict[str, Any]:
     """The user behind the request; 401 without valid credentials, 403 on a missing CSRF token."""
-    accounts = context(request).accounts
     token = bearer_token(request)
     if token is not None:
-        found = accounts.session_user(token, "bearer")
+        found = await _lookup(request, token, "bearer")
         if found is None:
             raise ApiError(401, "invalid or expired token: get a new one from POST /api/auth/token")
         user = found[0]
     else:
         cookie = request.cookies.get(COOKIE)
-        found = accounts.session_user(cookie, "cookie") if cookie else None
+        found = await _lookup(request, cookie, "cookie") if cookie else None
         if found is None:
             raise ApiError(401, "not logged in: POST /api/auth/login or send Authorization: Bearer <token>")
         user, csrf = found
@@ -52,11 +61,11 @@ def identify(request: Request) -> dict[str, Any]:
     return user
 
 
-def require(role: str) -> Callable[[Request], dict[str, Any]]:
+def require(role: str) -> Callable[[Request], Awaitable[dict[str, Any]]]:
     """A dependency admitting users of ``role`` or higher (403 for lower roles)."""
 
-    def dependency(request: Request) -> dict[str, Any]:
-        user = identify(request)
+    async def dependency(request: Request) -> dict[str, Any]:
+        user = await identify(request)
         if RANK[user["role"]] < RANK[role]:
             raise ApiError(403, f"a {user['role']} may not do this (needs {role})")
         return user
@@ -90,16 +99,15 @@ def _origin_allowed(connection: HTTPConnection) -> bool:
     return urlsplit(origin).netloc == connection.headers.get("host", "")
 
 
-def websocket_user(connection: HTTPConnection) -> dict[str, Any] | None:
+async def websocket_user(connection: HTTPConnection) -> dict[str, Any] | None:
     """The user of a WebSocket (``?token=`` or the cookie from an allowed origin), or None."""
-    accounts = context(connection).accounts
     token = connection.query_params.get("token") or bearer_token(connection)
     if token:
-        found = accounts.session_user(token, "bearer")
+        found = await _lookup(connection, token, "bearer")
         return found[0] if found else None
     cookie = connection.cookies.get(COOKIE)
     if cookie and _origin_allowed(connection):
-        found = accounts.session_user(cookie, "cookie")
+        found = await _lookup(connection, cookie, "cookie")
         return found[0] if found else None
     return None
 

@@ -35,9 +35,12 @@ class Settings:
         login_attempts: failed logins allowed per client and per username within ``login_window``.
         login_window: seconds of the login rate limit's window.
         secure_cookie: send the session cookie only over HTTPS (set behind a TLS proxy).
-        poll_seconds: how often the WebSocket streams look for new events.
+        poll_seconds: how often a stream's source is polled for new events (once per source,
+            however many WebSockets follow it).
         max_parallel_nodes: workflow nodes run at once per execution.
         max_jobs: training jobs run at once (default: 1 on CPU, one per GPU).
+        data_roots: folders besides the uploaded datasets whose manifests, configs and weights
+            workflows and jobs may read (see :mod:`.data_roots`).
     """
 
     url: str
@@ -49,11 +52,17 @@ class Settings:
     login_attempts: int = 5
     login_window: float = 60.0
     secure_cookie: bool = False
-    poll_seconds: float = 0.05
+    poll_seconds: float = 0.025
     max_parallel_nodes: int = 2
     max_jobs: int | None = None
+    data_roots: tuple[Path, ...] = ()
 
     @property
     def datasets_dir(self) -> Path:
         """Where uploaded datasets are unpacked."""
         return self.runs_dir / "datasets"
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """The folders workflows and jobs may read data from: the uploads and ``data_roots``."""
+        return (self.datasets_dir, *self.data_roots)

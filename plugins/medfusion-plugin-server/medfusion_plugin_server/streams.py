@@ -3,35 +3,36 @@ messages as new events appear, resuming after ``?after=<seq>``; end with a ``{"t
 message when the source is finished, or when the client goes away.
 
 A source is a function ``fetch(after) -> [(seq, type, data), ...]`` (called in a worker thread)
-and ``finished() -> dict | None`` (the end message's data once nothing more will come).
+and ``finished() -> dict | None`` (the end message's data once nothing more will come); the
+streams of one source share its poller (:mod:`.feeds`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
 from medfusion_plugin_server.context import context
-from medfusion_plugin_server.errors import ApiError
+from medfusion_plugin_server.feeds import Event, follow
 from medfusion_plugin_server.security import websocket_user
 
-Event = tuple[int, str, Any]
+__all__ = ["Event", "refuse", "serve"]
 #: Close code for a refused WebSocket (RFC 6455 "policy violation").
 POLICY_VIOLATION = 1008
 
 
-async def _watch_disconnect(websocket: WebSocket, gone: asyncio.Event) -> None:
+async def _watch_disconnect(websocket: WebSocket, gone: asyncio.Event, waker: asyncio.Event) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
     gone.set()
+    waker.set()
 
 
 async def refuse(websocket: WebSocket, reason: str) -> None:
@@ -45,10 +46,12 @@ async def serve(
     fetch: Callable[[int], list[Event]],
     finished: Callable[[], dict[str, Any] | None],
     *,
+    share: Hashable | None = None,
     interval: float | None = None,
 ) -> None:
-    """Run one stream (see the module docstring)."""
-    if websocket_user(websocket) is None:
+    """Run one stream (see the module docstring); streams of the same ``share`` key follow one
+    poller (:mod:`.feeds`)."""
+    if await websocket_user(websocket) is None:
         await refuse(websocket, "not logged in: send the session cookie or ?token=<bearer token>")
         return
     try:
@@ -61,27 +64,17 @@ async def serve(
     gauge = websocket.app.state.metrics.websockets.labels(name)
     await websocket.accept()
     gauge.inc()
+    waker = asyncio.Event()
     gone = asyncio.Event()
-    watcher = asyncio.create_task(_watch_disconnect(websocket, gone))
+    watcher = asyncio.create_task(_watch_disconnect(websocket, gone, waker))
+    key = (name, share) if share is not None else None
+    feed = ctx.feeds.join(key, fetch, finished, wait, after, waker)
     try:
-        while not gone.is_set():
-            try:
-                events = await run_in_threadpool(fetch, after)
-                end = None if events else await run_in_threadpool(finished)
-            except ApiError as exc:
-                await websocket.send_json({"seq": after, "type": "error", "data": {"message": exc.message}})
-                break
-            for seq, kind, data in events:
-                await websocket.send_json({"seq": seq, "type": kind, "data": data})
-                after = seq
-            if end is not None:
-                await websocket.send_json({"seq": after, "type": "end", "data": end})
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(gone.wait(), timeout=wait)
+        await follow(feed, after, websocket.send_text, waker, gone.is_set)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        ctx.feeds.leave(key, feed, waker)
         gauge.dec()
         watcher.cancel()
         with contextlib.suppress(RuntimeError):

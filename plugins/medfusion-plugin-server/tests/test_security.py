@@ -3,6 +3,8 @@ login rate limit, hostile or oversize archives refused, CORS closed, the audit l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from medfusion_plugin_server.testing import tar_with_symlink, valid_members, zip_archive
@@ -178,7 +180,8 @@ def test_researcher_manages_only_their_own_workflows(client: TestClient, bearer)
 
 
 def test_jobs_viewer_refused_and_only_the_owner_cancels(client: TestClient, bearer) -> None:
-    config = {"name": "nothing", "data": {"manifest": "/nonexistent/manifest.csv"}}
+    missing = client.app.state.context.settings.datasets_dir / "nonexistent" / "manifest.csv"
+    config = {"name": "nothing", "data": {"manifest": str(missing)}}
     body = {"config": config, "modalities": "fused", "priority": 1}
     assert client.post("/api/jobs", json=body, headers=bearer(client, "viewer")).status_code == 403
     owner = bearer(client, "researcher")
@@ -190,3 +193,75 @@ def test_jobs_viewer_refused_and_only_the_owner_cancels(client: TestClient, bear
     assert cancelled.status_code == 200
     assert client.get(path, headers=owner).json()["owner"] == "researcher"
     assert client.get("/api/jobs/nope", headers=owner).status_code == 404
+
+
+def _dataset_node(params: dict) -> dict:
+    """A one-node workflow reading the data that ``params`` name."""
+    node = {"id": "data", "kind": "dataset", "params": params, "position": {"x": 0, "y": 0}}
+    return {"schema_version": 1, "name": "paths", "nodes": [node], "edges": []}
+
+
+def test_workflows_and_jobs_read_data_only_under_the_data_roots(
+    client: TestClient, bearer, tmp_path: Path
+) -> None:
+    researcher = bearer(client, "researcher")
+    root = client.app.state.context.settings.datasets_dir
+    inside = root / "mine"
+    inside.mkdir(parents=True)
+    (inside / "config.yaml").write_text("name: mine\ndata: {manifest: manifest.csv}\n")
+    (inside / "escape.yaml").write_text("name: escape\ndata: {manifest: ../../../../etc/passwd}\n")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "config.yaml").write_text("name: out\ndata: {manifest: manifest.csv}\n")
+    (inside / "link.yaml").symlink_to(outside / "config.yaml")
+
+    ok = client.post(
+        "/api/workflows", json=_dataset_node({"config": str(inside / "config.yaml")}), headers=researcher
+    )
+    assert ok.status_code == 201, ok.text
+    refused = {
+        "config outside": {"config": str(outside / "config.yaml")},
+        "traversal": {"config": str(inside / ".." / ".." / ".." / "elsewhere" / "config.yaml")},
+        "symlink out": {"config": str(inside / "link.yaml")},
+        "manifest out": {"config": str(inside / "escape.yaml")},
+        "override out": {"config": str(inside / "config.yaml"), "overrides": ["data.manifest=/etc/passwd"]},
+        "override with demo": {"demo_patients": 10, "overrides": ["data.manifest=/etc/passwd"]},
+    }
+    for what, params in refused.items():
+        answer = client.post("/api/workflows", json=_dataset_node(params), headers=researcher)
+        detail = answer.json()["detail"]
+        assert answer.status_code == 403, (what, answer.text)
+        assert detail.startswith("node data: params.") and "outside the server's data roots" in detail, what
+        assert "\n" not in detail
+    relative = client.post(
+        "/api/workflows",
+        json=_dataset_node(
+            {"config": str(inside / "config.yaml"), "overrides": ["data.manifest=x/../m.csv"]}
+        ),
+        headers=researcher,
+    )
+    assert relative.status_code == 422 and "give an absolute path" in relative.json()["detail"]
+    assert (
+        "data.manifest"
+        in client.post(
+            "/api/workflows", json=_dataset_node(refused["manifest out"]), headers=researcher
+        ).json()["detail"]
+    )
+    # a saved workflow whose file was swapped for a link out is refused when it starts
+    started = client.post(f"/api/workflows/{ok.json()['id']}/executions", headers=researcher)
+    assert started.status_code == 201, started.text
+    (inside / "config.yaml").unlink()
+    (inside / "config.yaml").symlink_to(outside / "config.yaml")
+    again = client.post(f"/api/workflows/{ok.json()['id']}/executions", headers=researcher)
+    assert again.status_code == 403 and "params.config" in again.json()["detail"]
+
+    job = {"config": {"name": "j", "data": {"manifest": "../../../etc/passwd"}}, "modalities": "fused"}
+    answer = client.post("/api/jobs", json=job, headers=researcher)
+    assert answer.status_code == 403 and answer.json()["detail"].startswith("config.data.manifest: ")
+    weights = {
+        "name": "j",
+        "data": {"manifest": str(inside / "m.csv")},
+        "model": {"backbone": {"pretrained": "/etc/passwd"}},
+    }
+    answer = client.post("/api/jobs", json={"config": weights, "modalities": "fused"}, headers=researcher)
+    assert answer.status_code == 403 and "model.backbone.pretrained" in answer.json()["detail"]

@@ -81,10 +81,11 @@ def test_execution_events_and_job_log_streams(sqlite_client: TestClient, bearer)
         "edges": [],
     }
     saved = sqlite_client.post("/api/workflows", json=document, headers=researcher).json()
+    missing = sqlite_client.app.state.context.settings.datasets_dir / "nonexistent.csv"
     eid = sqlite_client.post(f"/api/workflows/{saved['id']}/executions", headers=researcher).json()["id"]
     job = sqlite_client.post(
         "/api/jobs",
-        json={"config": {"name": "broken", "data": {"manifest": "/nonexistent.csv"}}, "modalities": "fused"},
+        json={"config": {"name": "broken", "data": {"manifest": str(missing)}}, "modalities": "fused"},
         headers=researcher,
     ).json()
     with running_server(sqlite_client.app) as base:
@@ -98,4 +99,4 @@ def test_execution_events_and_job_log_streams(sqlite_client: TestClient, bearer)
         log = _until_end(_ws_url(base, f"/api/ws/jobs/{job['id']}/log?token={token}"))
     assert log[-1]["data"]["state"] == "failed"
     text = "".join(m["data"]["text"] for m in log if m["type"] == "log")
-    assert "/nonexistent.csv" in text
+    assert "nonexistent.csv" in text
