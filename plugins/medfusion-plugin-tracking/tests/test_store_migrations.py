@@ -82,7 +82,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
     }
 
     with TrackingStore(store_url) as store:
-        assert migrate.current_revision(read) == migrate.head_revision() == "0002"
+        assert migrate.current_revision(read) == migrate.head_revision() == "0003"
         after = {table: _table_rows(read, table, list(rows[0])) for table, rows in ROWS_AT_0001.items()}
         assert after == before
         run = store.get_run("old-run")
@@ -102,7 +102,7 @@ def test_opening_a_current_store_does_not_migrate_again(store_url: str) -> None:
         store.create_run("r")
     write, read = make_engines(store_url)
     migrate.ensure_current(write)
-    assert migrate.current_revision(read) == "0002"
+    assert migrate.current_revision(read) == "0003"
     write.dispose()
     read.dispose()
 
