@@ -87,7 +87,9 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
         assert after == before
         run = store.get_run("old-run")
         assert run.parent_run_id is None and run.lineage == {"git": {"commit": "abc"}}
+        # the run's documents (revision 0003) are filled from the rows that were there
         assert run.params == {"model.backbone.name": "swin_tiny"} and run.metrics == {"loss": 0.02}
+        assert run.tags == {"owner": "ana"}
         assert store.resolve_model("chest-model@champion").metrics == {"test_auroc": 0.9}
         assert [row.name for row in store.search_runs("metrics.loss < 0.05")] == ["old-run"]
         with store.write() as session:
