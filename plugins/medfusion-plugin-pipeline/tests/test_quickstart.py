@@ -12,11 +12,11 @@ import subprocess
 import sys
 
 
-def _quickstart(*args: str) -> subprocess.CompletedProcess[str]:
+def _medfusion(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDFUSION_")}
     code = "import sys; from medfusion_core.cli import main; sys.argv = ['medfusion', *sys.argv[1:]]; main()"
     return subprocess.run(
-        [sys.executable, "-c", code, "quickstart", *args],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -28,7 +28,7 @@ def test_non_empty_folder_is_refused_and_untouched(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
-    done = _quickstart(str(folder))
+    done = _medfusion("quickstart", str(folder))
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "not empty" in lines[0] and "--force" in lines[0]
@@ -36,10 +36,16 @@ def test_non_empty_folder_is_refused_and_untouched(tmp_path):
 
 
 def test_quickstart_fused_beats_both_baselines(tmp_path):
-    done = _quickstart(str(tmp_path / "qs"))
+    done = _medfusion("quickstart", str(tmp_path / "qs"))
     assert done.returncode == 0, done.stderr[-2000:]
     report = done.stdout.strip().splitlines()[-1].removeprefix("report: ")
     assert report.endswith("report.html") and os.path.isfile(report)
     metrics = json.loads((tmp_path / "qs/runs/demo/report/metrics.json").read_text())
     auroc = {label: model["auroc"]["value"] for label, model in metrics["models"].items()}
     assert auroc["fused"] > auroc["image-only"] and auroc["fused"] > auroc["clinical-only"], auroc
+    listed = _medfusion("runs", "list", "--json", "--runs-dir", str(tmp_path / "qs/runs"))
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    (run,) = json.loads(listed.stdout)  # the default tracking store, beside the run folder
+    assert (run["name"], run["status"]) == ("demo", "finished")
+    for variant in ("fused", "image-only", "clinical-only"):
+        assert {f"{variant}/val_auroc", f"{variant}/test_auroc"} <= set(run["metrics"]), run["metrics"]
