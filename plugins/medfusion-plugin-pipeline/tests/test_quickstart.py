@@ -14,11 +14,11 @@ import sys
 from medfusion_plugin_evaluation import tripod
 
 
-def _quickstart(*args: str) -> subprocess.CompletedProcess[str]:
+def _medfusion(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDFUSION_")}
     code = "import sys; from medfusion_core.cli import main; sys.argv = ['medfusion', *sys.argv[1:]]; main()"
     return subprocess.run(
-        [sys.executable, "-c", code, "quickstart", *args],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -30,7 +30,7 @@ def test_non_empty_folder_is_refused_and_untouched(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
-    done = _quickstart(str(folder))
+    done = _medfusion("quickstart", str(folder))
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "not empty" in lines[0] and "--force" in lines[0]
@@ -38,7 +38,7 @@ def test_non_empty_folder_is_refused_and_untouched(tmp_path):
 
 
 def test_quickstart_fused_beats_both_baselines(tmp_path):
-    done = _quickstart(str(tmp_path / "qs"))
+    done = _medfusion("quickstart", str(tmp_path / "qs"))
     assert done.returncode == 0, done.stderr[-2000:]
     report = done.stdout.strip().splitlines()[-1].removeprefix("report: ")
     assert report.endswith("report.html") and os.path.isfile(report)
@@ -51,3 +51,9 @@ def test_quickstart_fused_beats_both_baselines(tmp_path):
     assert set(parts) <= headings, headings  # every TRIPOD+AI part is in the quickstart report
     assert metrics["sections"]["tripod_checklist"]["items"].keys() == {str(n) for n in range(1, 28)}
     assert metrics["settings"]["n_resamples"] == 2000 and "2000 resamples of the test set" in markdown
+    listed = _medfusion("runs", "list", "--json", "--runs-dir", str(tmp_path / "qs/runs"))
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    (run,) = json.loads(listed.stdout)  # the default tracking store, beside the run folder
+    assert (run["name"], run["status"]) == ("demo", "finished")
+    for variant in ("fused", "image-only", "clinical-only"):
+        assert {f"{variant}/val_auroc", f"{variant}/test_auroc"} <= set(run["metrics"]), run["metrics"]

@@ -1,29 +1,54 @@
-"""Reading runs for listing: the run query and its rows turned into :class:`RunInfo` records.
+"""Reading runs for listing: one row per run, on the driver's own cursor.
 
-A listing touches the ``runs`` rows the filter matched and, for those runs only, their rows of
-``params``, ``tags`` and ``latest_metrics`` (primary-key lookups, one statement per table per
-500 runs); never the metric points (``EXPLAIN QUERY PLAN``: index searches of ``latest_metrics``
-by ``(key, value)`` and ``(run_id, key)``, no scan), so its time does not grow with the points
-logged. What it costs is Python: building the statement and turning rows into records. So the
-filtered query is built once per distinct arguments, and the rows go through Core statements
-fetched at once, not the ORM (``benchmarks/tracking.py``'s listing, 98 of 200 runs: 7-8 ms of
-CPU through the ORM with a new statement per call, 3.4-4.5 ms so, on a loaded machine).
+A listing reads the ``runs`` rows the filter matched, each carrying its params, tags and latest
+metric values as JSON documents (:mod:`~medfusion_plugin_tracking.documents`). The filter and the
+order are SQL on ``latest_metrics``, ``params`` and ``tags`` through their indexes (``EXPLAIN
+QUERY PLAN``: index searches of ``latest_metrics`` by ``(key, value)`` and ``(run_id, key)``, no
+scan), never on the metric points, so its time does not grow with the points logged. What it cost
+was turning rows into Python objects: ``benchmarks/tracking.py``'s listing (98 of 200 runs) fetched
+about 2,900 param and metric rows, and SQLAlchemy's result handling of them took more time than
+SQLite's query. So the statement is built and compiled once per distinct arguments
+(:func:`search_query`, :func:`compiled`), runs on the DBAPI cursor of a pooled connection, and
+returns one row per run: its columns and one JSON array of its lineage and documents, joined by
+SQL and decoded by one call of the JSON decoder (four ``json.loads`` a run cost twice as much).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import ColumnElement, Dialect, Engine, Select, Text, cast, func, literal_column, select
 
 from medfusion_plugin_tracking.ordering import order_clauses
 from medfusion_plugin_tracking.records import RunInfo
-from medfusion_plugin_tracking.schema import Experiment, LatestMetric, Param, Run, Tag
+from medfusion_plugin_tracking.schema import Experiment, Run
 from medfusion_plugin_tracking.search import apply_filter
 
-#: The columns of a listed run, in :class:`RunInfo`'s order up to ``parent_run_id``.
+
+def _text(sql: str) -> ColumnElement[str]:
+    """A constant string in the SQL itself (not a bound parameter)."""
+    return literal_column(f"'{sql}'", Text)
+
+
+#: ``[lineage, params, tags, metrics]`` of a run as one JSON text.
+_DOCUMENT = (
+    _text("[")
+    + func.coalesce(cast(Run.lineage, Text), _text("{}"))
+    + _text(",")
+    + Run.params_json
+    + _text(",")
+    + Run.tags_json
+    + _text(",")
+    + Run.metrics_json
+    + _text("]")
+)
+#: The columns of a listed run: :class:`RunInfo`'s up to ``data_fingerprint``, ``parent_run_id``
+#: and :data:`_DOCUMENT`.
 _COLUMNS = (
     Run.id,
     Run.name,
@@ -33,11 +58,12 @@ _COLUMNS = (
     Run.end_time,
     Run.run_dir,
     Run.data_fingerprint,
-    Run.lineage,
     Run.parent_run_id,
+    _DOCUMENT.label("document"),
 )
-#: How many run ids go into one ``IN (...)`` (well under every backend's bound-parameter limit).
-CHUNK = 500
+_DECODE = json.JSONDecoder().raw_decode
+#: ``fetch(query, **values)``: the rows of a compiled query, values bound to its named parameters.
+Fetch = Callable[..., list[tuple[Any, ...]]]
 
 
 def runs_query() -> Select[Any]:
@@ -62,47 +88,56 @@ def search_query(
     return query.limit(limit) if limit is not None else query
 
 
-def _key_value_statement(table: Any) -> Select[Any]:
-    """``run_id, key, value`` of ``table`` for the run ids bound as ``ids``, in key order (the
-    primary-key index's order: no sort)."""
-    columns = table.__table__.c
-    return (
-        select(columns.run_id, columns.key, columns.value)
-        .where(columns.run_id.in_(bindparam("ids", expanding=True)))
-        .order_by(columns.run_id, columns.key)
-    )
+@dataclass(frozen=True)
+class Compiled:
+    """A statement as its driver takes it: SQL text in the driver's parameter style, the values
+    bound when it was built, and for positional styles the order of the parameter names."""
+
+    sql: str
+    values: Mapping[str, Any]
+    order: tuple[str, ...] | None
+
+    def arguments(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        """The driver's parameters: the built-in values updated with ``values``."""
+        merged = {**self.values, **values} if values else self.values
+        return merged if self.order is None else tuple(merged[name] for name in self.order)
 
 
-#: One prepared statement per table: the ids are bound at execution, not coerced one by one
-#: into a new statement for every listing.
-_KEY_VALUES = {table: _key_value_statement(table) for table in (Param, Tag, LatestMetric)}
+@functools.lru_cache(maxsize=256)
+def compiled(query: Select[Any], dialect: Dialect) -> Compiled:
+    """``query`` compiled for ``dialect`` once (queries come from :func:`search_query`'s cache or
+    module constants, so the same objects recur)."""
+    result = query.compile(dialect=dialect)
+    order = tuple(result.positiontup or ()) if result.positional else None
+    return Compiled(result.string, dict(result.params), order)
 
 
-def _key_values(connection: Connection, table: Any, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``{run_id: {key: value}}`` of ``table`` (params, tags or latest_metrics) for ``ids``, keys
-    in sorted order."""
-    found: dict[str, dict[str, Any]] = {run_id: {} for run_id in ids}
-    for start in range(0, len(ids), CHUNK):
-        rows = connection.execute(_KEY_VALUES[table], {"ids": ids[start : start + CHUNK]}).all()
-        for run_id, key, value in rows:
-            found[run_id][key] = value
-    return found
+@contextmanager
+def reading(engine: Engine) -> Iterator[Fetch]:
+    """A :data:`Fetch` on one pooled DBAPI connection of ``engine`` (returned to the pool, its
+    transaction rolled back, on exit)."""
+    connection = engine.raw_connection()
+    try:
+
+        def fetch(query: Select[Any], **values: Any) -> list[tuple[Any, ...]]:
+            statement = compiled(query, engine.dialect)
+            cursor = connection.cursor()
+            try:
+                cursor.execute(statement.sql, statement.arguments(values))
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+
+        yield fetch
+    finally:
+        connection.close()
 
 
-def run_infos(connection: Connection, query: Select[Any]) -> list[RunInfo]:
-    """The runs ``query`` (a refined :func:`runs_query`) returns, with their params, tags and
-    latest metric values, in the query's order."""
-    rows = connection.execute(query).all()
-    ids = [row[0] for row in rows]
-    params, tags, metrics = (_key_values(connection, table, ids) for table in (Param, Tag, LatestMetric))
-    return [
-        RunInfo(
-            *row[:8],
-            dict(row[8] or {}),
-            row[9],
-            params=params[row[0]],
-            metrics=metrics[row[0]],
-            tags=tags[row[0]],
-        )
-        for row in rows
-    ]
+def _run_info(row: tuple[Any, ...]) -> RunInfo:
+    lineage, params, tags, metrics = _DECODE(row[9])[0]
+    return RunInfo(*row[:8], lineage or {}, row[8], params=params, metrics=metrics, tags=tags)
+
+
+def run_infos(rows: Sequence[tuple[Any, ...]]) -> list[RunInfo]:
+    """:class:`RunInfo` records of rows of :func:`runs_query`'s columns, in their order."""
+    return [_run_info(row) for row in rows]

@@ -4,7 +4,8 @@ Times are Unix seconds (float). Run ids are UUID hex strings chosen by the calle
 one metric point per ``(key, step)``, a step logged again replacing it (a NULL value is NaN);
 ``latest_metrics`` keeps the last value of each
 ``(run, key)``, written in the same transaction as the points, so that listing and filtering never
-scan the points.
+scan the points. Each run row also carries its params, tags and latest metric values as one JSON
+object each (see :mod:`~medfusion_plugin_tracking.documents`), what a listing reads.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Run(Base):
     data_fingerprint: Mapped[str | None] = mapped_column(String(128))
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON)
     parent_run_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    params_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    tags_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    metrics_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class Param(Base):

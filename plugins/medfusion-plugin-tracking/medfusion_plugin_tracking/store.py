@@ -20,10 +20,10 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple
 from sqlalchemy.orm import Session
 
 from medfusion_core.kinds.tracker import STATUSES, MetricPoint
-from medfusion_plugin_tracking import model_registry
+from medfusion_plugin_tracking import documents, model_registry
 from medfusion_plugin_tracking.engine import default_url, make_engines
 from medfusion_plugin_tracking.errors import TrackingError
-from medfusion_plugin_tracking.listing import run_infos, runs_query, search_query
+from medfusion_plugin_tracking.listing import Fetch, reading, run_infos, runs_query, search_query
 from medfusion_plugin_tracking.migrate import ensure_current
 from medfusion_plugin_tracking.records import ModelVersionInfo, RunInfo
 from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
@@ -36,6 +36,16 @@ def _metric_value(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+#: A run by id, for :meth:`TrackingStore.get_run` (prepared once: the id bound at execution).
+_RUN_BY_ID = runs_query().where(Run.id == bindparam("run_id"))
+#: Whether some run logged a key, and every logged key, of params and latest metrics.
+_KEY_LOGGED = {
+    kind: select(table.key).where(table.key == bindparam("key")).limit(1)
+    for kind, table in (("metrics", LatestMetric), ("params", Param))
+}
+_LOGGED_KEYS = {
+    kind: select(table.key).distinct() for kind, table in (("metrics", LatestMetric), ("params", Param))
+}
 #: The latest step of some keys of a run (prepared once: keys bound at execution).
 _LATEST_STEPS = select(LatestMetric.key, LatestMetric.step).where(
     LatestMetric.run_id == bindparam("run_id"), LatestMetric.key.in_(bindparam("keys", expanding=True))
@@ -88,6 +98,16 @@ class TrackingStore:
         """A session whose transaction commits on exit (SQLite: holds the write lock)."""
         with Session(self._write_engine) as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_run(self, run_id: str, table: Any) -> Iterator[Session]:
+        """A :meth:`write` session that changes the run's rows of ``table`` (params, tags or
+        latest metrics) and rewrites the run's document of that table before it commits (see
+        :mod:`~medfusion_plugin_tracking.documents`)."""
+        with self.write() as session:
+            documents.lock_run(session, run_id)
+            yield session
+            documents.rewrite(session, run_id, table)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -160,8 +180,8 @@ class TrackingStore:
     def get_run(self, ref: str) -> RunInfo:
         """The run named by ``ref`` (see :meth:`resolve_run`) with its params, tags and metrics."""
         run_id = self.resolve_run(ref)
-        with self.read() as session:
-            return run_infos(session.connection(), runs_query().where(Run.id == run_id))[0]
+        with reading(self._read_engine) as fetch:
+            return run_infos(fetch(_RUN_BY_ID, run_id=run_id))[0]
 
     def search_runs(
         self,
@@ -174,10 +194,9 @@ class TrackingStore:
     ) -> list[RunInfo]:
         """Runs matching ``filter`` (see :mod:`medfusion_plugin_tracking.search`), newest first
         unless ``order_by`` (``"metrics.val_auroc desc"``, ``"name"``, ...) says otherwise."""
-        with self.read() as session:
-            check_keys(filter, lambda kind, key: self._missing_key(session, kind, key))
-            query = search_query(filter, experiment, status, tuple(order_by), limit)
-            return run_infos(session.connection(), query)
+        with reading(self._read_engine) as fetch:
+            check_keys(filter, lambda kind, key: self._missing_key(fetch, kind, key))
+            return run_infos(fetch(search_query(filter, experiment, status, tuple(order_by), limit)))
 
     def set_status(self, run_id: str, status: str, *, end_time: float | None = None) -> None:
         """Change a run's status; a final status (not ``running``) sets the end time."""
@@ -192,6 +211,7 @@ class TrackingStore:
     def delete_run(self, run_id: str) -> None:
         """Remove a run and everything logged for it (its files stay where they are)."""
         with self.write() as session:
+            documents.lock_run(session, run_id)
             for table in (Metric, LatestMetric, Param, Tag, Artifact):
                 session.execute(delete(table).where(table.run_id == run_id))
             session.execute(delete(Run).where(Run.id == run_id))
@@ -201,13 +221,13 @@ class TrackingStore:
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Set flat parameters (a key logged again keeps its newest value)."""
         rows = [{"run_id": run_id, "key": key, "value": param_text(value)} for key, value in params.items()]
-        with self.write() as session:
+        with self.write_run(run_id, Param) as session:
             upsert(session, Param, rows, ["run_id", "key"], ["value"])
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set free-form tags."""
         rows = [{"run_id": run_id, "key": key, "value": str(value)} for key, value in tags.items()]
-        with self.write() as session:
+        with self.write_run(run_id, Tag) as session:
             upsert(session, Tag, rows, ["run_id", "key"], ["value"])
 
     def log_metrics(self, run_id: str, points: Iterable[MetricPoint]) -> None:
@@ -234,7 +254,7 @@ class TrackingStore:
             best = latest.get(row["key"])
             if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
                 latest[row["key"]] = row
-        with self.write() as session:
+        with self.write_run(run_id, LatestMetric) as session:
             _drop_repeated_steps(session, run_id, rows, list(latest))
             session.connection().execute(insert(Metric.__table__), rows)  # Core: no ORM per-row work
             upsert(
@@ -357,9 +377,8 @@ class TrackingStore:
     # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
-    def _missing_key(session: Session, kind: str, key: str) -> list[str] | None:
+    def _missing_key(fetch: Fetch, kind: str, key: str) -> list[str] | None:
         """None when some run logged ``key`` (an index lookup), else every logged key."""
-        table = {"metrics": LatestMetric, "params": Param}[kind]
-        if session.scalar(select(table.key).where(table.key == key).limit(1)) is not None:
+        if fetch(_KEY_LOGGED[kind], key=key):
             return None
-        return list(session.scalars(select(table.key).distinct()))
+        return [logged for (logged,) in fetch(_LOGGED_KEYS[kind])]

@@ -82,12 +82,14 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
     }
 
     with TrackingStore(store_url) as store:
-        assert migrate.current_revision(read) == migrate.head_revision() == "0002"
+        assert migrate.current_revision(read) == migrate.head_revision() == "0003"
         after = {table: _table_rows(read, table, list(rows[0])) for table, rows in ROWS_AT_0001.items()}
         assert after == before
         run = store.get_run("old-run")
         assert run.parent_run_id is None and run.lineage == {"git": {"commit": "abc"}}
+        # the run's documents (revision 0003) are filled from the rows that were there
         assert run.params == {"model.backbone.name": "swin_tiny"} and run.metrics == {"loss": 0.02}
+        assert run.tags == {"owner": "ana"}
         assert store.resolve_model("chest-model@champion").metrics == {"test_auroc": 0.9}
         assert [row.name for row in store.search_runs("metrics.loss < 0.05")] == ["old-run"]
         with store.write() as session:
@@ -102,7 +104,7 @@ def test_opening_a_current_store_does_not_migrate_again(store_url: str) -> None:
         store.create_run("r")
     write, read = make_engines(store_url)
     migrate.ensure_current(write)
-    assert migrate.current_revision(read) == "0002"
+    assert migrate.current_revision(read) == "0003"
     write.dispose()
     read.dispose()
 
