@@ -12,6 +12,7 @@ from medfusion_plugin_tracking.store import TrackingStore
 from pydantic import BaseModel
 
 from medfusion_core.runs import CONFIG_FILE, REPORT_DIR
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.metric_points import points_after
@@ -30,7 +31,7 @@ def _store(request: Request) -> TrackingStore:
     return context(request).store
 
 
-@router.get("")
+@router.get("", response_model=list[answers.Run])
 def list_runs(
     _: Viewer,
     request: Request,
@@ -51,7 +52,7 @@ def list_runs(
     return JSONResponse([run.to_dict() for run in found[offset:]])
 
 
-@router.get("/{run}")
+@router.get("/{run}", response_model=answers.RunDetail)
 def run_detail(_: Viewer, run: str, request: Request) -> JSONResponse:
     """One run with its params, latest metrics, tags, artifacts and the model versions it backs."""
     store = _store(request)
@@ -69,7 +70,7 @@ def run_detail(_: Viewer, run: str, request: Request) -> JSONResponse:
     )
 
 
-@router.get("/{run}/metrics")
+@router.get("/{run}/metrics", response_model=dict[str, list[answers.MetricPoint]])
 def run_metrics(
     _: Viewer, run: str, request: Request, key: str | None = None
 ) -> dict[str, list[dict[str, Any]]]:
@@ -87,7 +88,7 @@ def run_metrics(
         after = points[-1]["seq"]
 
 
-@router.post("/compare")
+@router.post("/compare", response_model=answers.Comparison)
 def compare(_: Viewer, body: CompareBody, request: Request) -> dict[str, Any]:
     """Params that differ, metrics side by side, each model's test metrics with CIs (and its
     report's curves where metrics.json has them), DeLong + McNemar of the first against the others."""
@@ -118,7 +119,7 @@ def compare(_: Viewer, body: CompareBody, request: Request) -> dict[str, Any]:
     }
 
 
-@router.delete("/{run}")
+@router.delete("/{run}", response_model=answers.Deleted)
 def delete_run(_: Researcher, run: str, request: Request, keep_files: bool = False) -> dict[str, Any]:
     """Delete a run from the store and (unless ``keep_files``) its run folder; a run that backs
     model versions is kept (409)."""
