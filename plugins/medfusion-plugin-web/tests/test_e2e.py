@@ -128,6 +128,7 @@ def test_lifecycle_in_the_browser(site, tmp_path):
         env=env,
         check=False,
     )
+    print(result.stdout)  # the steps, with the point counts seen live (pytest -rP shows them)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "e2e flow ok" in result.stdout
     assert "step monitor 0 points" not in result.stdout
