@@ -32,7 +32,8 @@ N_RUNS = 200
 
 
 def synthetic_runs(count: int) -> list[dict]:
-    """``count`` finished runs with a few params and metrics, as ``/api/runs`` lists them."""
+    """``count`` finished runs with a few params and metrics, as ``/api/runs`` lists them (every
+    field of the server's ``Run`` answer)."""
     return [
         {
             "id": f"{i:032x}",
@@ -40,8 +41,14 @@ def synthetic_runs(count: int) -> list[dict]:
             "experiment": "budget",
             "status": "finished",
             "start_time": 1_760_000_000 + i * 60,
-            "params": {"model.backbone.name": "tiny", "training.epochs": 2},
+            "end_time": 1_760_000_030 + i * 60,
+            "run_dir": f"/runs/run-{i:03d}",
+            "data_fingerprint": None,
+            "lineage": {},
+            "parent_run_id": None,
+            "params": {"model.backbone.name": "tiny", "training.epochs": "2"},
             "metrics": {"val_auroc": 0.5 + (i % 50) / 100, "val_loss": 1 - (i % 50) / 100, "test_auroc": 0.7},
+            "tags": {},
         }
         for i in range(count)
     ]
@@ -92,7 +99,7 @@ def main() -> None:
         print(f"all JS:     {len(every)} files, {total_kb:.1f} KB gzipped")
         runs = synthetic_runs(N_RUNS)
         answers = {
-            "GET /api/auth/me": {"id": 1, "username": "bench", "role": "viewer"},
+            "GET /api/auth/me": {"id": 1, "username": "bench", "role": "viewer", "created": 0.0},
             "GET /api/runs": runs,
         }
         with serve(dist, answers, {"/static-runs": static_table(runs)}) as base:

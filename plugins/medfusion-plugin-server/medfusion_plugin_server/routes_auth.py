@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.accounts import SESSION_SECONDS
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
@@ -54,7 +55,7 @@ def _check_credentials(request: Request, body: Credentials) -> dict[str, Any]:
     return user
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=answers.Login)
 def login(body: Credentials, request: Request, response: Response) -> dict[str, Any]:
     """Log in: sets the HttpOnly session cookie; returns the user and the CSRF token that
     state-changing requests must send as ``X-CSRF-Token``."""
@@ -72,7 +73,7 @@ def login(body: Credentials, request: Request, response: Response) -> dict[str, 
     return {"user": user, "csrf_token": csrf}
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", response_model=answers.Token)
 def token(body: Credentials, request: Request) -> dict[str, Any]:
     """A bearer token for scripts (``Authorization: Bearer <token>``; no CSRF header needed)."""
     user = _check_credentials(request, body)
@@ -80,7 +81,7 @@ def token(body: Credentials, request: Request) -> dict[str, Any]:
     return {"access_token": access, "token_type": "bearer", "user": user}
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=answers.LoggedOut)
 def logout(user: Identified, request: Request, response: Response) -> dict[str, Any]:
     """End this session (or revoke this bearer token)."""
     credential = bearer_token(request) or request.cookies.get(COOKIE)
@@ -90,31 +91,31 @@ def logout(user: Identified, request: Request, response: Response) -> dict[str, 
     return {"logged_out": user["username"]}
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", response_model=answers.User)
 def me(user: Identified) -> dict[str, Any]:
     """The logged-in user."""
     return user
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[answers.User])
 def list_users(_: Admin, request: Request) -> list[dict[str, Any]]:
     """Every user."""
     return context(request).accounts.list()
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=answers.User)
 def add_user(_: Admin, body: NewUser, request: Request) -> dict[str, Any]:
     """Create a user."""
     return context(request).accounts.add(body.username, body.password, body.role)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", response_model=answers.User)
 def change_user(_: Admin, user_id: int, body: UserChange, request: Request) -> dict[str, Any]:
     """Change a user's role or password."""
     return context(request).accounts.update(user_id, role=body.role, password=body.password)
 
 
-@router.delete("/users/{user_id}")
+@router.delete("/users/{user_id}", response_model=answers.User)
 def remove_user(user: Admin, user_id: int, request: Request) -> dict[str, Any]:
     """Delete a user (not yourself)."""
     if user_id == user["id"]:

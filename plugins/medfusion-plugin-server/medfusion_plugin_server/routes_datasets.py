@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from PIL import Image, UnidentifiedImageError
 
-from medfusion_plugin_server import datasets
+from medfusion_plugin_server import answers, datasets
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.security import Researcher, Viewer
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/datasets")
 PREVIEW_SIZE = 512
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.Dataset)
 def upload(
     user: Researcher,
     request: Request,
@@ -31,19 +31,19 @@ def upload(
     return datasets.create(context(request), file.file, label, user["username"], data_config)
 
 
-@router.get("")
+@router.get("", response_model=list[answers.Dataset])
 def list_datasets(_: Viewer, request: Request) -> list[dict[str, Any]]:
     """Every uploaded dataset."""
     return datasets.all_datasets(context(request))
 
 
-@router.get("/{dataset_id}")
+@router.get("/{dataset_id}", response_model=answers.Dataset)
 def dataset(_: Viewer, dataset_id: str, request: Request) -> dict[str, Any]:
     """Patients, columns, class balance and missing values per column."""
     return datasets.dataset_dict(datasets.get(context(request), dataset_id))
 
 
-@router.get("/{dataset_id}/patients")
+@router.get("/{dataset_id}/patients", response_model=answers.PatientPage)
 def patients(
     _: Viewer,
     dataset_id: str,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.data_roots import check_config
 from medfusion_plugin_server.security import Researcher, Viewer, check_owner
@@ -22,13 +23,13 @@ class JobRequest(BaseModel):
     priority: int = 0
 
 
-@router.get("")
+@router.get("", response_model=list[answers.Job])
 def jobs(_: Viewer, request: Request) -> list[dict[str, Any]]:
     """Every job, in queue order."""
     return context(request).jobs.jobs()
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.Job)
 def submit(user: Researcher, body: JobRequest, request: Request) -> dict[str, Any]:
     """Queue a training; returns the job. The files its config names (manifest, weights) must
     lie under the server's data roots (relative ones count from ``<runs>/jobs``)."""
@@ -38,13 +39,13 @@ def submit(user: Researcher, body: JobRequest, request: Request) -> dict[str, An
     return service.job(service.submit(body.config, body.modalities, body.priority, owner=user["username"]))
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=answers.Job)
 def job(_: Viewer, job_id: str, request: Request) -> dict[str, Any]:
     """One job: state, run ids in the tracking store, log path."""
     return context(request).jobs.job(job_id)
 
 
-@router.post("/{job_id}/{action}")
+@router.post("/{job_id}/{action}", response_model=answers.Job)
 def act(
     user: Researcher, job_id: str, action: Literal["cancel", "resume"], request: Request
 ) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def act(
     return service.job(job_id)
 
 
-@router.get("/{job_id}/log")
+@router.get("/{job_id}/log", response_model=answers.JobLog)
 def log(_: Viewer, job_id: str, request: Request, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """The job's log from byte ``offset``; ask again from ``next_offset``."""
     text, next_offset = context(request).jobs.log(job_id, offset)

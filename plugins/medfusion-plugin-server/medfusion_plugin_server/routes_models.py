@@ -9,6 +9,7 @@ from medfusion_plugin_tracking.cli_models import _variant_files as variant_files
 from pydantic import BaseModel
 
 from medfusion_core.runs import VARIANT_DIRS
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.security import Researcher, Viewer
@@ -41,19 +42,19 @@ def _model(request: Request, name: str) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", response_model=list[answers.Model])
 def list_models(_: Viewer, request: Request) -> list[dict[str, Any]]:
     """Every registered model with its versions and aliases."""
     return [_model(request, name) for name in context(request).store.list_models()]
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=answers.Model)
 def model(_: Viewer, name: str, request: Request) -> dict[str, Any]:
     """One model: its versions (run, variant, checkpoint, artifacts, metrics, lineage) and aliases."""
     return _model(request, name)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.ModelVersion)
 def register(_: Researcher, body: Registration, request: Request) -> dict[str, Any]:
     """Register a run's variant (its best checkpoint and exported artifacts) as a new version."""
     if body.variant not in VARIANT_DIRS:
@@ -73,14 +74,14 @@ def register(_: Researcher, body: Registration, request: Request) -> dict[str, A
     return version.to_dict()
 
 
-@router.put("/{name}/aliases/{alias}")
+@router.put("/{name}/aliases/{alias}", response_model=answers.Model)
 def set_alias(_: Researcher, name: str, alias: str, body: AliasTarget, request: Request) -> dict[str, Any]:
     """Point ``alias`` at a version (atomically)."""
     context(request).store.set_alias(name, alias, body.version)
     return _model(request, name)
 
 
-@router.delete("/{name}/aliases/{alias}")
+@router.delete("/{name}/aliases/{alias}", response_model=answers.Model)
 def delete_alias(_: Researcher, name: str, alias: str, request: Request) -> dict[str, Any]:
     """Remove an alias."""
     context(request).store.delete_alias(name, alias)

@@ -14,6 +14,7 @@ from medfusion_plugin_tracking.store import TrackingStore
 from pydantic import BaseModel
 
 from medfusion_core.runs import CONFIG_FILE, REPORT_DIR
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
 from medfusion_plugin_server.metric_points import points_after
@@ -47,7 +48,7 @@ def _answer(request: Request, body: bytes) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.get("")
+@router.get("", response_model=list[answers.Run])
 async def list_runs(
     _: Viewer,
     request: Request,
@@ -74,7 +75,7 @@ async def list_runs(
     return _answer(request, await context(request).answers.answer(key, compute))
 
 
-@router.get("/{run}")
+@router.get("/{run}", response_model=answers.RunDetail)
 async def run_detail(_: Viewer, run: str, request: Request) -> Response:
     """One run with its params, latest metrics, tags, artifacts and the model versions it backs
     (the database part answered from memory while the database is unchanged)."""
@@ -94,7 +95,7 @@ async def run_detail(_: Viewer, run: str, request: Request) -> Response:
     return _answer(request, _json({**found, "reports": reports}))
 
 
-@router.get("/{run}/metrics")
+@router.get("/{run}/metrics", response_model=dict[str, list[answers.MetricPoint]])
 def run_metrics(
     _: Viewer, run: str, request: Request, key: str | None = None
 ) -> dict[str, list[dict[str, Any]]]:
@@ -112,7 +113,7 @@ def run_metrics(
         after = points[-1]["seq"]
 
 
-@router.post("/compare")
+@router.post("/compare", response_model=answers.Comparison)
 def compare(_: Viewer, body: CompareBody, request: Request) -> dict[str, Any]:
     """Params that differ, metrics side by side, each model's test metrics with CIs (and its
     report's curves where metrics.json has them), DeLong + McNemar of the first against the others."""
@@ -143,7 +144,7 @@ def compare(_: Viewer, body: CompareBody, request: Request) -> dict[str, Any]:
     }
 
 
-@router.delete("/{run}")
+@router.delete("/{run}", response_model=answers.Deleted)
 def delete_run(_: Researcher, run: str, request: Request, keep_files: bool = False) -> dict[str, Any]:
     """Delete a run from the store and (unless ``keep_files``) its run folder; a run that backs
     model versions is kept (409)."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from medfusion_core import kinds
 from medfusion_core.host import get_host
-from medfusion_plugin_server import sysinfo
+from medfusion_plugin_server import answers, sysinfo
 from medfusion_plugin_server.config_schema import training_config_schema
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.errors import ApiError
@@ -19,13 +19,13 @@ from medfusion_plugin_server.security import Admin, Viewer
 router = APIRouter(prefix="/api")
 
 
-@router.get("/health")
+@router.get("/health", response_model=answers.Health)
 def health() -> dict[str, Any]:
     """Liveness (no login needed)."""
     return {"status": "ok"}
 
 
-@router.get("/system")
+@router.get("/system", response_model=answers.SystemLoad)
 def system(_: Viewer, request: Request) -> dict[str, Any]:
     """CPU, memory, disk and GPU use now."""
     return sysinfo.snapshot(context(request).settings.runs_dir)
@@ -51,7 +51,7 @@ def config_schema(_: Viewer) -> dict[str, Any]:
     return training_config_schema()
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[answers.AuditRow])
 def audit(
     _: Admin,
     request: Request,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Request
 from medfusion_plugin_workflows import catalog, templates
 from medfusion_plugin_workflows.format import load_workflow
 
+from medfusion_plugin_server import answers
 from medfusion_plugin_server.context import context
 from medfusion_plugin_server.data_roots import check_workflow
 from medfusion_plugin_server.errors import ApiError
@@ -25,7 +26,7 @@ def _check_roots(request: Request, document: Any) -> None:
     check_workflow(load_workflow(checked(document)), context(request).settings.allowed_roots)
 
 
-@router.get("/nodes")
+@router.get("/nodes", response_model=list[answers.NodeKind])
 def nodes(_: Viewer) -> list[dict[str, Any]]:
     """Node kinds with their typed inputs, outputs and parameter schemas."""
     return catalog.node_kinds()
@@ -37,7 +38,7 @@ def template_names(_: Viewer) -> list[str]:
     return templates.names()
 
 
-@router.get("/workflow-templates/{name}")
+@router.get("/workflow-templates/{name}", response_model=answers.WorkflowDoc)
 def template(_: Viewer, name: str) -> dict[str, Any]:
     """One template's document."""
     if name not in templates.names():
@@ -45,19 +46,19 @@ def template(_: Viewer, name: str) -> dict[str, Any]:
     return templates.load(name).to_json()
 
 
-@router.post("/workflows/validate")
+@router.post("/workflows/validate", response_model=answers.Issues)
 def validate(_: Viewer, document: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Problems of a workflow document, each naming its node and field (empty: it can run)."""
     return {"issues": issues_of(document)}
 
 
-@router.get("/workflows")
+@router.get("/workflows", response_model=list[answers.SavedWorkflowSummary])
 def list_workflows(_: Viewer, request: Request) -> list[dict[str, Any]]:
     """Saved workflows (without their documents)."""
     return context(request).workflows.all()
 
 
-@router.post("/workflows", status_code=201)
+@router.post("/workflows", status_code=201, response_model=answers.SavedWorkflow)
 def add_workflow(user: Researcher, request: Request, document: Any = Body(...)) -> dict[str, Any]:  # noqa: B008
     """Save a workflow document (validated first; you own it); its dataset nodes may read only
     under the server's data roots."""
@@ -65,13 +66,13 @@ def add_workflow(user: Researcher, request: Request, document: Any = Body(...)) 
     return context(request).workflows.add(document, user["username"])
 
 
-@router.get("/workflows/{workflow_id}")
+@router.get("/workflows/{workflow_id}", response_model=answers.SavedWorkflow)
 def workflow(_: Viewer, workflow_id: str, request: Request) -> dict[str, Any]:
     """A saved workflow with its document."""
     return context(request).workflows.get(workflow_id)
 
 
-@router.put("/workflows/{workflow_id}")
+@router.put("/workflows/{workflow_id}", response_model=answers.SavedWorkflow)
 def replace_workflow(
     user: Researcher,
     workflow_id: str,
@@ -85,7 +86,7 @@ def replace_workflow(
     return ctx.workflows.replace(workflow_id, document)
 
 
-@router.delete("/workflows/{workflow_id}")
+@router.delete("/workflows/{workflow_id}", response_model=answers.Deleted)
 def delete_workflow(user: Researcher, workflow_id: str, request: Request) -> dict[str, Any]:
     """Delete your workflow (its executions stay)."""
     ctx = context(request)
@@ -94,7 +95,7 @@ def delete_workflow(user: Researcher, workflow_id: str, request: Request) -> dic
     return {"deleted": workflow_id}
 
 
-@router.post("/workflows/{workflow_id}/executions", status_code=201)
+@router.post("/workflows/{workflow_id}/executions", status_code=201, response_model=answers.Started)
 def start(user: Researcher, workflow_id: str, request: Request) -> dict[str, Any]:
     """Run your saved workflow in the background; returns the execution id."""
     ctx = context(request)
@@ -106,13 +107,13 @@ def start(user: Researcher, workflow_id: str, request: Request) -> dict[str, Any
     return {"id": eid}
 
 
-@router.get("/executions")
+@router.get("/executions", response_model=list[answers.ExecutionSummary])
 def executions(_: Viewer, request: Request) -> list[dict[str, Any]]:
     """Every execution, newest first."""
     return context(request).engine.executions()
 
 
-@router.get("/executions/{eid}")
+@router.get("/executions/{eid}", response_model=answers.Execution)
 def execution(_: Viewer, eid: str, request: Request) -> dict[str, Any]:
     """An execution with the state, outputs and errors of each node."""
     return context(request).engine.execution(eid)
@@ -124,7 +125,7 @@ def _own_execution(user: dict[str, Any], request: Request, eid: str) -> str:
     return found["id"]
 
 
-@router.post("/executions/{eid}/cancel")
+@router.post("/executions/{eid}/cancel", response_model=answers.Execution)
 def cancel(user: Researcher, eid: str, request: Request) -> dict[str, Any]:
     """Stop your running execution (its running nodes are stopped cleanly)."""
     engine = context(request).engine
@@ -132,7 +133,7 @@ def cancel(user: Researcher, eid: str, request: Request) -> dict[str, Any]:
     return engine.execution(eid)
 
 
-@router.post("/executions/{eid}/resume")
+@router.post("/executions/{eid}/resume", response_model=answers.Execution)
 def resume(user: Researcher, eid: str, request: Request) -> dict[str, Any]:
     """Continue your interrupted, failed or cancelled execution from its finished nodes."""
     engine = context(request).engine

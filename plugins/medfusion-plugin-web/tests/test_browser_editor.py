@@ -5,6 +5,7 @@ node, Delete / undo / copy / paste, and the draft restored after a reload. Scree
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,16 +13,17 @@ from pathlib import Path
 from medfusion_plugin_web import ASSETS
 from medfusion_plugin_web.devserver import serve
 from medfusion_plugin_web.frontend import FRONTEND, ensure_node_modules
+from medfusion_plugin_web.openapi_check import problems
 
 
 def _kind(name: str, inputs: dict[str, str], outputs: dict[str, str]) -> dict:
     schema = {"type": "object", "properties": {"seed": {"type": "integer", "default": 0}}}
-    return {"name": name, "summary": f"{name} step", "plugin": "test", "inputs": inputs, "outputs": outputs,
-            "params_schema": schema}  # fmt: skip
+    return {"name": name, "summary": f"{name} step", "plugin": "test", "category": "test", "inputs": inputs,
+            "outputs": outputs, "optional": [], "params_schema": schema}  # fmt: skip
 
 
 ANSWERS = {
-    "GET /api/auth/me": {"id": 1, "username": "ana", "role": "researcher"},
+    "GET /api/auth/me": {"id": 1, "username": "ana", "role": "researcher", "created": 0.0},
     "GET /api/nodes": [
         _kind("dataset", {}, {"dataset": "Dataset"}),
         _kind("train", {"dataset": "Dataset"}, {"runs": "Runs"}),
@@ -40,6 +42,12 @@ def screenshots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("MEDFUSION_WEB_SCREENSHOTS", tmp_path / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def test_canned_answers_are_what_the_server_declares():
+    document = json.loads((FRONTEND / "openapi.json").read_text())
+    found = [line for key, body in ANSWERS.items() for line in problems(document, *key.split(), 200, body)]
+    assert not found, "\n".join(found)
 
 
 def test_editor_drag_connect_validate_keyboard_and_draft(tmp_path):

@@ -1,17 +1,21 @@
-// Usage: MEDFUSION_E2E_BASE=... MEDFUSION_E2E_PASSWORD=... MEDFUSION_E2E_ARCHIVE=... node e2e/flow.mjs
+// Usage: MEDFUSION_E2E_BASE=... MEDFUSION_E2E_PASSWORD=... MEDFUSION_E2E_ARCHIVE=...
+//        MEDFUSION_E2E_LIVE_CONFIG='{...}' node e2e/flow.mjs
 // The lifecycle in a real browser against `medfusion serve`: log in, dashboard, build the
 // quickstart workflow from the palette (drag 8 nodes, connect 9 edges, set parameters in the
-// generated forms), run it and follow the execution until it finishes, upload a dataset, watch a
-// trained run's metric points arrive on the chart over the WebSocket, compare fused vs
-// image-only (DeLong / McNemar), register the image-only run and promote it to champion, open the
-// config builder, add a viewer, log out; then as the viewer every mutating control is disabled
-// and the server refuses a mutation. A screenshot of each page.
+// generated forms), run it and follow the execution until it finishes, upload a dataset; start a
+// longer training from the config builder, follow its log live on the job page and watch its
+// metric points arrive on the chart WHILE it runs (the count grows between two looks, the job
+// still running), then cancel it; open a trained run's page (its chart, the report as HTML and
+// PDF), compare fused vs image-only (DeLong / McNemar), register the image-only run and promote it
+// to champion, add a viewer, log out; then as the viewer every mutating control is disabled and
+// the server refuses a mutation. A screenshot of each page.
 import { launch } from "./browser.mjs";
 import { check, mouseDrag, shot, waitText } from "./steps.mjs";
 
 const base = process.env.MEDFUSION_E2E_BASE;
 const password = process.env.MEDFUSION_E2E_PASSWORD;
 const archive = process.env.MEDFUSION_E2E_ARCHIVE;
+const liveConfig = process.env.MEDFUSION_E2E_LIVE_CONFIG;
 const model = "demo";
 const SMALL = ["data.image.size=[32, 32]", "data.loader.workers=0", "trainer.params.epochs=1", "trainer.params.progress=never", "evaluation.bootstrap=20"];
 // [kind, x, y] as fractions of the canvas; the editor names them kind, kind_2, ...
@@ -83,6 +87,54 @@ async function buildQuickstart(page) {
   await waitText(page.getByTestId("node-states"), "alias");
   await shot(page, "execution");
 }
+
+const jobState = (page, id) => page.evaluate(async (jid) => (await (await fetch(`/api/jobs/${jid}`)).json()).state, id);
+const chartPoints = (page) => page.evaluate(() => Number(document.querySelector("[aria-label='live metrics']")?.getAttribute("data-points") ?? 0));
+
+/** Start the live training from the config builder, see its log stream in, watch the chart gain
+ * points while the job is still running, then cancel it from its page. */
+async function watchLiveTraining(page) {
+  await page.getByRole("link", { name: "Config builder" }).click();
+  // the uploaded dataset's manifest (under the server's data root) is the one the training reads
+  await page.evaluate(async (config) => {
+    const [dataset] = await (await fetch("/api/datasets")).json();
+    const draft = JSON.parse(config);
+    localStorage.setItem("medfusion.config.draft", JSON.stringify({ ...draft, data: { ...draft.data, manifest: dataset.manifest } }));
+  }, liveConfig);
+  await page.reload();
+  await page.locator(".mf-schema-form input, .mf-schema-form select").first().waitFor();
+  await shot(page, "config");
+  await page.locator("select[aria-label=modalities]").selectOption("fused");
+  await page.getByRole("button", { name: "Start training" }).click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  const jobId = page.url().split("/").pop();
+  await waitText(page.getByTestId("job-log"), "epoch 1/", 120_000);
+  await shot(page, "job");
+  const runId = await page.evaluate(async () => {
+    for (let tries = 0; tries < 120; tries += 1) {
+      const runs = await (await fetch("/api/runs?status=running")).json();
+      const live = runs.find((r) => r.name === "live");
+      if (live) return live.id;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return null;
+  });
+  check(runId !== null, "the live training's run is listed as running");
+  await page.goto(`${base}/monitor/${runId}`);
+  await page.waitForFunction(() => Number(document.querySelector("[aria-label='live metrics']")?.getAttribute("data-points") ?? 0) > 0, null, { timeout: 60000 });
+  const first = await chartPoints(page);
+  await page.waitForFunction((n) => Number(document.querySelector("[aria-label='live metrics']")?.getAttribute("data-points") ?? 0) > n, first, { timeout: 60000 });
+  const second = await chartPoints(page);
+  const state = await jobState(page, jobId);
+  check(state === "running", `the job was still running when the chart had grown from ${first} to ${second} points (state ${state})`);
+  await shot(page, "monitor-live");
+  step(`live ${first} -> ${second} points while running`);
+  await page.goto(`${base}/jobs/${jobId}`);
+  await waitText(page.getByTestId("job-log"), "fused epoch 2/", 30_000); // the log so far, replayed
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await waitText(page.getByRole("main"), "cancelled", 60_000);
+  step("job cancelled");
+}
 const step = (name) => console.log(`step ${name}`);
 
 async function login(page, username, secret) {
@@ -121,6 +173,8 @@ try {
   await shot(page, "datasets");
   step("datasets");
 
+  await watchLiveTraining(page);
+
   await page.getByRole("link", { name: "Runs" }).click();
   const runLink = page.getByTestId("runs-table").getByRole("link", { name: "demo-fused", exact: true });
   await runLink.waitFor();
@@ -129,8 +183,16 @@ try {
   await page.waitForURL(/\/monitor\//);
   await page.waitForFunction(() => Number(document.querySelector("[aria-label='live metrics']")?.getAttribute("data-points") ?? 0) > 0, null, { timeout: 30000 });
   const points = await page.getByRole("img", { name: "live metrics" }).getAttribute("data-points");
+  const pdfLink = page.getByRole("link", { name: "Report (PDF)" });
+  await pdfLink.waitFor();
+  await page.getByRole("link", { name: "Report (HTML)" }).waitFor();
+  const pdf = await page.evaluate(async (href) => {
+    const answer = await fetch(href);
+    return { status: answer.status, type: answer.headers.get("content-type"), head: new TextDecoder().decode((await answer.arrayBuffer()).slice(0, 5)) };
+  }, await pdfLink.getAttribute("href"));
+  check(pdf.status === 200 && pdf.type === "application/pdf" && pdf.head === "%PDF-", `the run page's PDF link gives a PDF (${JSON.stringify(pdf)})`);
   await shot(page, "monitor");
-  step(`monitor ${points} points`);
+  step(`monitor ${points} points, report html + pdf`);
 
   await page.goto(`${base}/runs/compare?runs=demo-fused,demo-image`);
   await page.getByTestId("paired-test").first().waitFor({ timeout: 30000 });
@@ -150,10 +212,8 @@ try {
   await shot(page, "models");
   step("champion");
 
-  await page.getByRole("link", { name: "Config builder" }).click();
-  await page.locator(".mf-schema-form input, .mf-schema-form select").first().waitFor();
-  await shot(page, "config");
   await page.getByRole("link", { name: "Executions" }).click();
+  await page.getByTestId("jobs").locator("tr").first().waitFor();
   await shot(page, "executions");
   await page.getByRole("link", { name: "Users" }).click();
   await page.locator("input[name=new-username]").fill("vera");

@@ -9,6 +9,7 @@ import { LoginPage } from "./pages/LoginPage";
 const Dashboard = lazy(() => import("./pages/DashboardPage"));
 const Editor = lazy(() => import("./pages/EditorPage"));
 const Executions = lazy(() => import("./pages/ExecutionPage"));
+const JobView = lazy(() => import("./pages/JobPage"));
 const Monitor = lazy(() => import("./pages/MonitorPage"));
 const Runs = lazy(() => import("./pages/RunsPage"));
 const Compare = lazy(() => import("./pages/ComparePage"));
@@ -64,6 +65,7 @@ function Shell() {
           <Route path="/workflows/:id" element={<Editor />} />
           <Route path="/executions" element={<Executions />} />
           <Route path="/executions/:id" element={<Executions />} />
+          <Route path="/jobs/:id" element={<JobView />} />
           <Route path="/monitor" element={<Monitor />} />
           <Route path="/monitor/:runId" element={<Monitor />} />
           <Route path="/runs" element={<Runs />} />

@@ -861,6 +861,36 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * Artifact
+         * @description A file recorded for a run.
+         */
+        Artifact: {
+            /** Kind */
+            kind: string;
+            /** Path */
+            path: string;
+        };
+        /**
+         * AuditRow
+         * @description One state-changing request.
+         */
+        AuditRow: {
+            /** Client */
+            client: string | null;
+            /** Id */
+            id: number;
+            /** Method */
+            method: string;
+            /** Path */
+            path: string;
+            /** Status */
+            status: number;
+            /** Time */
+            time: number;
+            /** Username */
+            username: string | null;
+        };
         /** Body_upload_api_datasets_post */
         Body_upload_api_datasets_post: {
             /** Data Config */
@@ -882,6 +912,50 @@ export interface components {
             runs: string[];
         };
         /**
+         * ComparedRun
+         * @description A run of a comparison as the request named it.
+         */
+        ComparedRun: {
+            /** Id */
+            id: string;
+            /** Model */
+            model: string | null;
+            /** Name */
+            name: string;
+            /** Ref */
+            ref: string;
+        };
+        /**
+         * Comparison
+         * @description Runs side by side, values listed in the order of ``runs``; the first is the reference.
+         */
+        Comparison: {
+            /** Metrics */
+            metrics: {
+                [key: string]: (number | null)[];
+            };
+            /** Not Tested */
+            not_tested: string[];
+            /** Paired Tests */
+            paired_tests: {
+                [key: string]: unknown;
+            }[];
+            /** Params That Differ */
+            params_that_differ: {
+                [key: string]: (string | null)[];
+            };
+            /** Reports */
+            reports: ({
+                [key: string]: unknown;
+            } | null)[];
+            /** Runs */
+            runs: components["schemas"]["ComparedRun"][];
+            /** Test Metrics */
+            test_metrics: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
          * Credentials
          * @description A login.
          */
@@ -891,10 +965,201 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * Dataset
+         * @description An uploaded dataset: where it is, its config, and its summary.
+         */
+        Dataset: {
+            /** Class Balance */
+            class_balance: {
+                [key: string]: number;
+            };
+            /** Columns */
+            columns: string[];
+            /** Config */
+            config: string | null;
+            /** Created */
+            created: number;
+            /** Data Config */
+            data_config: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: string;
+            /** Manifest */
+            manifest: string;
+            /** Missing */
+            missing: {
+                [key: string]: number;
+            };
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string | null;
+            /** Patients */
+            patients: number;
+            /** Rows */
+            rows: number;
+            /** Splits */
+            splits: {
+                [key: string]: number;
+            } | null;
+            /** Views Per Patient */
+            views_per_patient: number;
+        };
+        /**
+         * Deleted
+         * @description The id of what was deleted.
+         */
+        Deleted: {
+            /** Deleted */
+            deleted: string;
+        };
+        /**
+         * Execution
+         * @description An execution with its document and each node's state by node id.
+         */
+        Execution: {
+            /** Created */
+            created: number;
+            document: components["schemas"]["WorkflowDoc"];
+            /** Ended */
+            ended: number | null;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Nodes */
+            nodes: {
+                [key: string]: components["schemas"]["NodeState"];
+            };
+            /** Owner */
+            owner: string | null;
+            /** Started */
+            started: number | null;
+            /** State */
+            state: string;
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
+        /**
+         * ExecutionSummary
+         * @description An execution in the list.
+         */
+        ExecutionSummary: {
+            /** Created */
+            created: number;
+            /** Ended */
+            ended: number | null;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string | null;
+            /** Started */
+            started: number | null;
+            /** State */
+            state: string;
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
+        /**
+         * Gpu
+         * @description One visible GPU.
+         */
+        Gpu: {
+            /** Index */
+            index: number;
+            /** Memory Total Bytes */
+            memory_total_bytes: number;
+            /** Memory Used Bytes */
+            memory_used_bytes: number;
+            /** Name */
+            name: string;
+            /** Utilization Percent */
+            utilization_percent: number | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * Health
+         * @description Liveness.
+         */
+        Health: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
+        /**
+         * Issues
+         * @description A validation: empty ``issues`` means the workflow can run.
+         */
+        Issues: {
+            /** Issues */
+            issues: components["schemas"]["WorkflowIssue"][];
+        };
+        /**
+         * Job
+         * @description A training job of the queue.
+         */
+        Job: {
+            /** Config */
+            config: string;
+            /** Created */
+            created: number;
+            /** Ended */
+            ended: number | null;
+            /** Error */
+            error: string | null;
+            /** Executor */
+            executor: string;
+            /** Exit Code */
+            exit_code: number | null;
+            /** Id */
+            id: string;
+            /** Log Path */
+            log_path: string;
+            /** Modalities */
+            modalities: string;
+            /** Owner */
+            owner: string | null;
+            /** Priority */
+            priority: number;
+            /** Resume */
+            resume: boolean;
+            /** Run Dir */
+            run_dir: string | null;
+            /** Run Ids */
+            run_ids: string[];
+            /** Started */
+            started: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "cancelling" | "finished" | "failed" | "cancelled" | "interrupted";
+        };
+        /**
+         * JobLog
+         * @description Log text from byte ``offset``; ask again from ``next_offset``.
+         */
+        JobLog: {
+            /** Next Offset */
+            next_offset: number;
+            /** Offset */
+            offset: number;
+            /** Text */
+            text: string;
         };
         /**
          * JobRequest
@@ -917,6 +1182,87 @@ export interface components {
             priority: number;
         };
         /**
+         * LoggedOut
+         * @description Whose session ended.
+         */
+        LoggedOut: {
+            /** Logged Out */
+            logged_out: string;
+        };
+        /**
+         * Login
+         * @description A cookie login: the user and the CSRF token state-changing requests send.
+         */
+        Login: {
+            /** Csrf Token */
+            csrf_token: string;
+            user: components["schemas"]["User"];
+        };
+        /**
+         * MetricPoint
+         * @description One logged value of a metric.
+         */
+        MetricPoint: {
+            /** Seq */
+            seq: number;
+            /** Step */
+            step: number | null;
+            /** Timestamp */
+            timestamp: number;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * Model
+         * @description A registered model: its versions and where each alias points.
+         */
+        Model: {
+            /** Aliases */
+            aliases: {
+                [key: string]: number;
+            };
+            /** Name */
+            name: string;
+            /** Versions */
+            versions: components["schemas"]["ModelVersion"][];
+        };
+        /**
+         * ModelVersion
+         * @description Version ``version`` of a registered model (``ref`` is ``NAME/N``).
+         */
+        ModelVersion: {
+            /** Aliases */
+            aliases: string[];
+            /** Artifacts */
+            artifacts: string[];
+            /** Checkpoint */
+            checkpoint: string;
+            /** Created */
+            created: number;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Model */
+            model: string;
+            /** Ref */
+            ref: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Variant */
+            variant: string;
+            /** Version */
+            version: number;
+        };
+        /**
          * NewUser
          * @description A user to create.
          */
@@ -932,6 +1278,85 @@ export interface components {
             username: string;
         };
         /**
+         * NodeKind
+         * @description A workflow node kind of the catalogue (``optional``: the inputs that need no edge).
+         */
+        NodeKind: {
+            /** Category */
+            category: string;
+            /** Inputs */
+            inputs: {
+                [key: string]: string;
+            };
+            /** Name */
+            name: string;
+            /** Optional */
+            optional: string[];
+            /** Outputs */
+            outputs: {
+                [key: string]: string;
+            };
+            /** Params Schema */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /** Plugin */
+            plugin: string;
+            /** Summary */
+            summary: string;
+        };
+        /**
+         * NodeState
+         * @description A node of an execution: its last attempt's state, outputs, error and times.
+         */
+        NodeState: {
+            /** Attempts */
+            attempts: number;
+            /** Ended */
+            ended?: number | null;
+            /** Error */
+            error?: string | null;
+            /** Kind */
+            kind: string;
+            /** Outputs */
+            outputs?: {
+                [key: string]: unknown;
+            } | null;
+            /** Started */
+            started?: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "running" | "finished" | "cached" | "failed" | "skipped" | "cancelled" | "interrupted";
+        };
+        /**
+         * PatientPage
+         * @description Manifest rows ``offset`` … of ``total``, with the columns that hold image paths.
+         */
+        PatientPage: {
+            /** Image Columns */
+            image_columns: string[];
+            /** Offset */
+            offset: number;
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+            /** Total */
+            total: number;
+        };
+        /**
+         * Position
+         * @description Where a node sits on the canvas.
+         */
+        Position: {
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
          * Registration
          * @description Register ``variant`` of ``run`` as the next version of model ``name``.
          */
@@ -945,6 +1370,195 @@ export interface components {
              * @default fused
              */
             variant: string;
+        };
+        /**
+         * Reports
+         * @description Which report formats the run's evaluation wrote.
+         */
+        Reports: {
+            /** Html */
+            html: boolean;
+            /** Pdf */
+            pdf: boolean;
+        };
+        /**
+         * Run
+         * @description A tracked run with its params, tags and latest metric values.
+         */
+        Run: {
+            /** Data Fingerprint */
+            data_fingerprint: string | null;
+            /** End Time */
+            end_time: number | null;
+            /** Experiment */
+            experiment: string;
+            /** Id */
+            id: string;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /** Parent Run Id */
+            parent_run_id: string | null;
+            /** Run Dir */
+            run_dir: string;
+            /** Start Time */
+            start_time: number;
+            /** Status */
+            status: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * RunDetail
+         * @description A run with its artifacts, the model versions it backs (``NAME/N``) and its reports.
+         */
+        RunDetail: {
+            /** Artifacts */
+            artifacts: components["schemas"]["Artifact"][];
+            /** Data Fingerprint */
+            data_fingerprint: string | null;
+            /** End Time */
+            end_time: number | null;
+            /** Experiment */
+            experiment: string;
+            /** Id */
+            id: string;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Model Versions */
+            model_versions: string[];
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /** Parent Run Id */
+            parent_run_id: string | null;
+            reports: components["schemas"]["Reports"];
+            /** Run Dir */
+            run_dir: string;
+            /** Start Time */
+            start_time: number;
+            /** Status */
+            status: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * SavedWorkflow
+         * @description A saved workflow with its document.
+         */
+        SavedWorkflow: {
+            /** Created */
+            created: number;
+            document: components["schemas"]["WorkflowDoc"];
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string | null;
+            /** Updated */
+            updated: number;
+        };
+        /**
+         * SavedWorkflowSummary
+         * @description A saved workflow in the list (without its document).
+         */
+        SavedWorkflowSummary: {
+            /** Created */
+            created: number;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string | null;
+            /** Updated */
+            updated: number;
+        };
+        /**
+         * Started
+         * @description The id of the execution just started.
+         */
+        Started: {
+            /** Id */
+            id: string;
+        };
+        /**
+         * SystemLoad
+         * @description CPU, memory, disk (of the runs folder's file system) and GPUs at ``time``.
+         */
+        SystemLoad: {
+            /** Cpu Count */
+            cpu_count: number | null;
+            /** Cpu Percent */
+            cpu_percent: number;
+            /** Disk Total Bytes */
+            disk_total_bytes: number;
+            /** Disk Used Bytes */
+            disk_used_bytes: number;
+            /** Gpus */
+            gpus: components["schemas"]["Gpu"][];
+            /** Memory Total Bytes */
+            memory_total_bytes: number;
+            /** Memory Used Bytes */
+            memory_used_bytes: number;
+            /** Time */
+            time: number;
+        };
+        /**
+         * Token
+         * @description A bearer token for scripts.
+         */
+        Token: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @constant
+             */
+            token_type: "bearer";
+            user: components["schemas"]["User"];
+        };
+        /**
+         * User
+         * @description A user (never their password hash).
+         */
+        User: {
+            /** Created */
+            created: number;
+            /** Id */
+            id: number;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "researcher" | "viewer";
+            /** Username */
+            username: string;
         };
         /**
          * UserChange
@@ -968,6 +1582,70 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WorkflowDoc
+         * @description A ``.medfusion`` workflow document.
+         */
+        WorkflowDoc: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Edges */
+            edges: components["schemas"]["WorkflowEdge"][];
+            /** Name */
+            name: string;
+            /** Nodes */
+            nodes: components["schemas"]["WorkflowNode"][];
+            /**
+             * Schema Version
+             * @constant
+             */
+            schema_version: 1;
+        };
+        /**
+         * WorkflowEdge
+         * @description ``source``'s output ``source_output`` feeds ``target``'s input ``target_input``.
+         */
+        WorkflowEdge: {
+            /** Source */
+            source: string;
+            /** Source Output */
+            source_output: string;
+            /** Target */
+            target: string;
+            /** Target Input */
+            target_input: string;
+        };
+        /**
+         * WorkflowIssue
+         * @description One problem of a workflow document (``node``/``field`` empty or null when it is the
+         *     document's).
+         */
+        WorkflowIssue: {
+            /** Field */
+            field: string | null;
+            /** Message */
+            message: string;
+            /** Node */
+            node: string | null;
+        };
+        /**
+         * WorkflowNode
+         * @description A node of a workflow document.
+         */
+        WorkflowNode: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            position: components["schemas"]["Position"];
         };
     };
     responses: never;
@@ -996,9 +1674,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AuditRow"][];
                 };
             };
             /** @description Validation Error */
@@ -1031,9 +1707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Login"];
                 };
             };
             /** @description Validation Error */
@@ -1062,9 +1736,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LoggedOut"];
                 };
             };
         };
@@ -1084,9 +1756,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
         };
@@ -1110,9 +1780,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Token"];
                 };
             };
             /** @description Validation Error */
@@ -1196,9 +1864,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["Dataset"][];
                 };
             };
         };
@@ -1222,9 +1888,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Dataset"];
                 };
             };
             /** @description Validation Error */
@@ -1255,9 +1919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Dataset"];
                 };
             };
             /** @description Validation Error */
@@ -1324,9 +1986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientPage"];
                 };
             };
             /** @description Validation Error */
@@ -1355,9 +2015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ExecutionSummary"][];
                 };
             };
         };
@@ -1379,9 +2037,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Execution"];
                 };
             };
             /** @description Validation Error */
@@ -1412,9 +2068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Execution"];
                 };
             };
             /** @description Validation Error */
@@ -1445,9 +2099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Execution"];
                 };
             };
             /** @description Validation Error */
@@ -1476,9 +2128,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -1498,9 +2148,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["Job"][];
                 };
             };
         };
@@ -1524,9 +2172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -1557,9 +2203,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -1592,9 +2236,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["JobLog"];
                 };
             };
             /** @description Validation Error */
@@ -1626,9 +2268,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -1657,9 +2297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["Model"][];
                 };
             };
         };
@@ -1683,9 +2321,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelVersion"];
                 };
             };
             /** @description Validation Error */
@@ -1716,9 +2352,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Model"];
                 };
             };
             /** @description Validation Error */
@@ -1754,9 +2388,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Model"];
                 };
             };
             /** @description Validation Error */
@@ -1788,9 +2420,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Model"];
                 };
             };
             /** @description Validation Error */
@@ -1819,9 +2449,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["NodeKind"][];
                 };
             };
         };
@@ -1870,7 +2498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Run"][];
                 };
             };
             /** @description Validation Error */
@@ -1903,9 +2531,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Comparison"];
                 };
             };
             /** @description Validation Error */
@@ -1936,7 +2562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RunDetail"];
                 };
             };
             /** @description Validation Error */
@@ -1969,9 +2595,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Deleted"];
                 };
             };
             /** @description Validation Error */
@@ -2005,9 +2629,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: {
-                            [key: string]: unknown;
-                        }[];
+                        [key: string]: components["schemas"]["MetricPoint"][];
                     };
                 };
             };
@@ -2099,9 +2721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SystemLoad"];
                 };
             };
         };
@@ -2121,9 +2741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["User"][];
                 };
             };
         };
@@ -2147,9 +2765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Validation Error */
@@ -2180,9 +2796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Validation Error */
@@ -2217,9 +2831,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Validation Error */
@@ -2270,9 +2882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WorkflowDoc"];
                 };
             };
             /** @description Validation Error */
@@ -2301,9 +2911,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["SavedWorkflowSummary"][];
                 };
             };
         };
@@ -2327,9 +2935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SavedWorkflow"];
                 };
             };
             /** @description Validation Error */
@@ -2362,9 +2968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Issues"];
                 };
             };
             /** @description Validation Error */
@@ -2395,9 +2999,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SavedWorkflow"];
                 };
             };
             /** @description Validation Error */
@@ -2432,9 +3034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SavedWorkflow"];
                 };
             };
             /** @description Validation Error */
@@ -2465,9 +3065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Deleted"];
                 };
             };
             /** @description Validation Error */
@@ -2498,9 +3096,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Started"];
                 };
             };
             /** @description Validation Error */

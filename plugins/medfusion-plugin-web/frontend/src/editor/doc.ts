@@ -4,7 +4,7 @@ import type { JsonSchema, NodeKind, WorkflowDoc, WorkflowNode } from "../api/typ
 
 /** An empty workflow named `name`. */
 export function emptyDoc(name = "untitled"): WorkflowDoc {
-  return { schema_version: 1, name, nodes: [], edges: [] };
+  return { schema_version: 1, name, description: "", nodes: [], edges: [] };
 }
 
 /** A node id not yet used in `doc`, built from the kind (`train`, `train_2`, ...). */
@@ -41,7 +41,7 @@ export function parseDoc(text: string): WorkflowDoc {
   if (doc.schema_version !== 1) throw new Error(`schema_version: expected 1, got ${JSON.stringify(doc.schema_version)}`);
   if (!Array.isArray(doc.nodes)) throw new Error("nodes: expected a list");
   if (!Array.isArray(doc.edges)) throw new Error("edges: expected a list");
-  return { schema_version: 1, name: doc.name ?? "imported", nodes: doc.nodes, edges: doc.edges };
+  return { schema_version: 1, name: doc.name ?? "imported", description: doc.description ?? "", nodes: doc.nodes, edges: doc.edges };
 }
 
 /** Copies of `nodes` (with the edges among them) pasted into `doc` at an offset, with new ids. */

@@ -8,8 +8,10 @@ const kind = (name: string, inputs: Record<string, string>, outputs: Record<stri
   name,
   summary: "",
   plugin: "test",
+  category: "",
   inputs,
   outputs,
+  optional: [],
   params_schema: { type: "object", properties: { epochs: { type: "integer", default: 2 } } },
 });
 const KINDS = new Map([

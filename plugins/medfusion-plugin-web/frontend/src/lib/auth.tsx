@@ -1,7 +1,7 @@
 /** Who is logged in, and whether they may change anything (viewers may not). */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, setCsrfToken } from "../api/client";
-import type { Credentials, User } from "../api/types";
+import type { Credentials, Login, User } from "../api/types";
 
 interface AuthState {
   user: User | null;
@@ -19,13 +19,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   useEffect(() => {
     api
-      .get<{ user?: User } & Partial<User>>("/api/auth/me")
-      .then((me) => setUser(me.user ?? (me.username ? (me as User) : null)))
+      .get<User>("/api/auth/me")
+      .then(setUser)
       .catch(() => setUser(null))
       .finally(() => setLoading(false));
   }, []);
   const login = useCallback(async (username: string, password: string) => {
-    const answer = await api.post<{ user: User; csrf_token: string }>("/api/auth/login", { username, password } satisfies Credentials);
+    const answer = await api.post<Login>("/api/auth/login", { username, password } satisfies Credentials);
     setCsrfToken(answer.csrf_token);
     setUser(answer.user);
   }, []);

@@ -1,11 +1,8 @@
 import type { Run } from "../api/types";
+import { runOf as run } from "../test/fixtures";
 import { metricKeys, nextSort, sortRuns } from "./runsTable";
 
-const runs: Run[] = [
-  { id: "a", name: "alpha", status: "finished", metrics: { auroc: 0.7 } },
-  { id: "b", name: "beta", status: "failed", metrics: {} },
-  { id: "c", name: "gamma", status: "finished", metrics: { auroc: 0.9, loss: 0.2 } },
-];
+const runs: Run[] = [run("a", "alpha", "finished", { auroc: 0.7 }), run("b", "beta", "failed", {}), run("c", "gamma", "finished", { auroc: 0.9, loss: 0.2 })];
 
 describe("runs table ordering", () => {
   it("sorts by a metric with missing values last, both ways", () => {

@@ -33,14 +33,3 @@ export function useApi<T>(path: string | null): Loaded<T> {
   return { data, error, reload };
 }
 
-/** The list inside an answer that is either a list or `{items|runs|...: list}`. */
-export function listOf<T>(answer: unknown, ...keys: string[]): T[] {
-  if (Array.isArray(answer)) return answer as T[];
-  if (answer && typeof answer === "object") {
-    for (const key of [...keys, "items", "results"]) {
-      const value = (answer as Record<string, unknown>)[key];
-      if (Array.isArray(value)) return value as T[];
-    }
-  }
-  return [];
-}

@@ -3,21 +3,10 @@
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
-import type { CompareBody } from "../api/types";
+import type { CompareBody, Comparison } from "../api/types";
 import { LineChart } from "../charts/Chart";
 import { byRun, columnsOf, curvesByName, estimate, fromRecords, reportCurves, type Matrix } from "../lib/compare";
 import { Card, ErrorLine, Page } from "../ui";
-
-/** The answer of `POST /api/runs/compare` (values are listed in the order of `runs`). */
-interface Comparison {
-  runs: { id: string; name: string; ref: string; model: string | null }[];
-  params_that_differ: Record<string, unknown[]>;
-  metrics: Record<string, unknown[]>;
-  test_metrics: Record<string, unknown>[];
-  reports: (Record<string, unknown> | null)[];
-  paired_tests: Record<string, unknown>[];
-  not_tested: string[];
-}
 
 function MatrixTable({ matrix, label }: { matrix: Matrix; label: string }) {
   const columns = columnsOf(matrix);

@@ -1,8 +1,9 @@
 /** Config builder: a training config made with a form generated from `/api/config/schema`,
- * downloaded (JSON is valid YAML) or submitted as a training job. */
+ * downloaded (JSON is valid YAML) or submitted as a training job (whose page opens). */
 import { useState } from "react";
+import { useNavigate } from "react-router-dom";
 import { api } from "../api/client";
-import type { JsonSchema } from "../api/types";
+import type { Job, JobRequest, JsonSchema } from "../api/types";
 import { SchemaForm } from "../editor/SchemaForm";
 import { downloadText } from "../lib/download";
 import { useApi } from "../lib/useApi";
@@ -12,15 +13,15 @@ export default function ConfigPage() {
   const schema = useApi<JsonSchema>("/api/config/schema");
   const [config, setConfig] = useState<Record<string, unknown>>(() => JSON.parse(localStorage.getItem("medfusion.config.draft") ?? "{}") as Record<string, unknown>);
   const [modalities, setModalities] = useState("all");
-  const [status, setStatus] = useState<string | null>(null);
+  const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
   const change = (next: Record<string, unknown>) => {
     setConfig(next);
     localStorage.setItem("medfusion.config.draft", JSON.stringify(next));
   };
   const submit = () =>
-    api.post<{ id: string }>("/api/jobs", { config, modalities, priority: 0 }).then(
-      (job) => setStatus(`training job ${job.id} queued`),
+    api.post<Job>("/api/jobs", { config, modalities, priority: 0 } satisfies JobRequest).then(
+      (job) => navigate(`/jobs/${job.id}`),
       (err: Error) => setError(err.message),
     );
   return (
@@ -41,7 +42,6 @@ export default function ConfigPage() {
       }
     >
       <ErrorLine error={schema.error ?? error} />
-      {status && <p role="status">{status}</p>}
       <div className="mf-grid">
         <Card title="Settings">{schema.data && <SchemaForm schema={schema.data} value={config} onChange={change} />}</Card>
         <Card title="config.yaml">

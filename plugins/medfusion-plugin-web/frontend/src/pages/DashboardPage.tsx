@@ -2,24 +2,17 @@
 import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { openStream } from "../api/ws";
-import type { Run } from "../api/types";
+import type { ExecutionSummary, Job, Run, SystemLoad } from "../api/types";
 import { num, when } from "../lib/format";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { Badge, Card, ErrorLine, Page } from "../ui";
 
-interface Job {
-  id: string;
-  state: string;
-  run_id?: string | null;
-  run_ids?: string[];
-}
-
 export default function DashboardPage() {
-  const jobs = useApi<unknown>("/api/jobs");
-  const executions = useApi<unknown>("/api/executions");
-  const runs = useApi<unknown>("/api/runs?limit=10&sort=start_time%20desc");
-  const [system, setSystem] = useState<Record<string, unknown>>({});
-  useEffect(() => openStream("/api/ws/system", (message) => setSystem((message.data as Record<string, unknown>) ?? {})), []);
+  const jobs = useApi<Job[]>("/api/jobs");
+  const executions = useApi<ExecutionSummary[]>("/api/executions");
+  const runs = useApi<Run[]>("/api/runs?limit=10&sort=start_time%20desc");
+  const [system, setSystem] = useState<Partial<SystemLoad>>({});
+  useEffect(() => openStream("/api/ws/system", (message) => setSystem((message.data as SystemLoad | null) ?? {})), []);
   const active = (state: string) => ["running", "queued", "pending"].includes(state);
   return (
     <Page title="Dashboard">
@@ -40,18 +33,18 @@ export default function DashboardPage() {
         <Card title="Running jobs">
           <ErrorLine error={jobs.error} />
           <ul>
-            {listOf<Job>(jobs.data, "jobs").filter((j) => active(j.state)).map((job) => (
+            {(jobs.data ?? []).filter((j) => active(j.state)).map((job) => (
               <li key={job.id}>
-                {job.id} <Badge status={job.state} /> {job.run_id && <Link to={`/monitor/${job.run_id}`}>monitor</Link>}
+                <Link to={`/jobs/${job.id}`}>{job.id.slice(0, 8)}</Link> <Badge status={job.state} />
               </li>
             ))}
           </ul>
         </Card>
         <Card title="Executions">
           <ul>
-            {listOf<{ id: string; state: string; name?: string }>(executions.data, "executions").slice(0, 10).map((e) => (
+            {(executions.data ?? []).slice(0, 10).map((e) => (
               <li key={e.id}>
-                <Link to={`/executions/${e.id}`}>{e.name ?? e.id}</Link> <Badge status={e.state} />
+                <Link to={`/executions/${e.id}`}>{e.name}</Link> <Badge status={e.state} />
               </li>
             ))}
           </ul>
@@ -61,7 +54,7 @@ export default function DashboardPage() {
         <ErrorLine error={runs.error} />
         <table className="mf-table">
           <tbody>
-            {listOf<Run>(runs.data, "runs").map((run) => (
+            {(runs.data ?? []).map((run) => (
               <tr key={run.id}>
                 <td>
                   <Link to={`/runs?filter=${encodeURIComponent(`name = '${run.name}'`)}`}>{run.name}</Link>

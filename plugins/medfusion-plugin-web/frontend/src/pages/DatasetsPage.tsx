@@ -3,26 +3,12 @@
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { upload } from "../api/client";
+import type { Dataset, PatientPage } from "../api/types";
 import { num } from "../lib/format";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { ActionButton, Button, Card, ErrorLine, Field, Input, Page, Progress } from "../ui";
 
-interface Dataset {
-  id: string;
-  name: string;
-  patients?: number;
-  columns?: string[];
-  class_balance?: Record<string, number>;
-  missing?: Record<string, number>;
-}
-
-type Patient = Record<string, unknown>;
-
-interface PatientPage {
-  total: number;
-  rows: Patient[];
-  image_columns: string[];
-}
+type Patient = PatientPage["rows"][number];
 
 /** The image paths of a manifest row: the values of its image columns (`;`-separated lists too). */
 export function imagesOf(row: Patient, columns: string[]): string[] {
@@ -152,7 +138,7 @@ function DatasetDetail({ id }: { id: string }) {
 export default function DatasetsPage() {
   const { id } = useParams();
   const navigate = useNavigate();
-  const list = useApi<unknown>("/api/datasets");
+  const list = useApi<Dataset[]>("/api/datasets");
   return (
     <Page title="Datasets">
       <Upload
@@ -164,7 +150,7 @@ export default function DatasetsPage() {
       <Card title="Datasets">
         <ErrorLine error={list.error} />
         <ul>
-          {listOf<Dataset>(list.data, "datasets").map((d) => (
+          {(list.data ?? []).map((d) => (
             <li key={d.id}>
               <Link to={`/datasets/${d.id}`}>{d.name}</Link> <span className="mf-muted">{num(d.patients)} patients</span>
             </li>

@@ -15,7 +15,7 @@ import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { api } from "../api/client";
-import type { NodeKind, WorkflowDoc, WorkflowEdge, WorkflowIssue } from "../api/types";
+import type { Issues, NodeKind, SavedWorkflow, SavedWorkflowSummary, Started, WorkflowDoc, WorkflowEdge, WorkflowIssue } from "../api/types";
 import { clearDraft, emptyDoc, loadDraft, newNode, parseDoc, pasteInto, removeNodes, saveDraft } from "../editor/doc";
 import { History } from "../editor/history";
 import { commandOf } from "../editor/keys";
@@ -24,23 +24,14 @@ import { SchemaForm } from "../editor/SchemaForm";
 import { connectionProblem } from "../editor/typecheck";
 import { useAuth } from "../lib/auth";
 import { downloadText } from "../lib/download";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { ActionButton, Button, Card, ErrorLine, Field, Input, Page, Select } from "../ui";
 
 const NODE_TYPES = { mf: NodeView };
 
-interface SavedWorkflow {
-  id: string | number;
-  name: string;
-  workflow?: WorkflowDoc;
-  document?: WorkflowDoc;
-  doc?: WorkflowDoc;
-}
-
-/** The document inside a saved-workflow answer (`workflow`, `document`, `doc`, or itself). */
+/** The document of a saved workflow or a template, checked like an imported file. */
 export function docOf(answer: SavedWorkflow | WorkflowDoc): WorkflowDoc {
-  const saved = answer as SavedWorkflow;
-  return parseDoc(JSON.stringify(saved.workflow ?? saved.document ?? saved.doc ?? answer));
+  return parseDoc(JSON.stringify("document" in answer ? answer.document : answer));
 }
 
 function Editor() {
@@ -49,10 +40,10 @@ function Editor() {
   const { canMutate } = useAuth();
   const flow = useReactFlow();
   const draftKey = id ?? "new";
-  const kindsAnswer = useApi<unknown>("/api/nodes");
-  const kinds = useMemo(() => new Map(listOf<NodeKind>(kindsAnswer.data, "nodes").map((k) => [k.name, k])), [kindsAnswer.data]);
-  const templates = useApi<unknown>("/api/workflow-templates");
-  const saved = useApi<unknown>("/api/workflows");
+  const kindsAnswer = useApi<NodeKind[]>("/api/nodes");
+  const kinds = useMemo(() => new Map((kindsAnswer.data ?? []).map((k) => [k.name, k])), [kindsAnswer.data]);
+  const templates = useApi<string[]>("/api/workflow-templates");
+  const saved = useApi<SavedWorkflowSummary[]>("/api/workflows");
   const history = useRef(new History<WorkflowDoc>(emptyDoc()));
   const [doc, setDoc] = useState<WorkflowDoc>(() => loadDraft(draftKey) ?? emptyDoc());
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -96,7 +87,7 @@ function Editor() {
       return;
     }
     const timer = setTimeout(() => {
-      api.post<{ issues: WorkflowIssue[] }>("/api/workflows/validate", doc).then(
+      api.post<Issues>("/api/workflows/validate", doc).then(
         (answer) => setIssues(answer.issues),
         (err: Error) => setError(err.message),
       );
@@ -188,7 +179,7 @@ function Editor() {
 
   const save = async (): Promise<string> => {
     const answer = id ? await api.put<SavedWorkflow>(`/api/workflows/${id}`, doc) : await api.post<SavedWorkflow>("/api/workflows", doc);
-    const savedId = String(answer.id ?? id);
+    const savedId = answer.id;
     clearDraft(draftKey);
     setStatus(`saved as workflow ${savedId}`);
     saved.reload();
@@ -197,7 +188,7 @@ function Editor() {
   };
   const run = async () => {
     const workflowId = await save();
-    const execution = await api.post<{ id: string }>(`/api/workflows/${workflowId}/executions`);
+    const execution = await api.post<Started>(`/api/workflows/${workflowId}/executions`);
     navigate(`/executions/${execution.id}`);
   };
   const guard = (action: () => Promise<unknown>) => () => {
@@ -220,7 +211,6 @@ function Editor() {
 
   const chosen = doc.nodes.find((n) => selected.size === 1 && selected.has(n.id));
   const chosenKind = chosen && kinds.get(chosen.kind);
-  const templateNames = listOf<string | { name: string }>(templates.data, "templates").map((t) => (typeof t === "string" ? t : t.name));
 
   return (
     <Page
@@ -230,13 +220,13 @@ function Editor() {
           <Input aria-label="workflow name" value={doc.name} disabled={!canMutate} onChange={(e) => setDoc({ ...doc, name: e.target.value })} />
           <Select aria-label="templates" value="" onChange={(e) => e.target.value && loadTemplate(e.target.value)} disabled={!canMutate}>
             <option value="">Templates…</option>
-            {templateNames.map((name) => (
+            {(templates.data ?? []).map((name) => (
               <option key={name}>{name}</option>
             ))}
           </Select>
           <Select aria-label="open workflow" value="" onChange={(e) => e.target.value && navigate(`/workflows/${e.target.value}`)}>
             <option value="">Open…</option>
-            {listOf<SavedWorkflow>(saved.data, "workflows").map((w) => (
+            {(saved.data ?? []).map((w) => (
               <option key={w.id} value={w.id}>
                 {w.name}
               </option>

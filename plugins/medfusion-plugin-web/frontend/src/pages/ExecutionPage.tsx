@@ -1,36 +1,15 @@
-/** Executions: the list, and one execution's node states live, its event log, cancel and resume. */
+/** Executions: the lists of executions and training jobs, and one execution's node states live,
+ * its event log, cancel and resume (a job's own view is `JobPage`). */
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/client";
+import type { Execution, ExecutionSummary, Job } from "../api/types";
 import { openStream, type StreamMessage } from "../api/ws";
 import { when } from "../lib/format";
-import { listOf, useApi } from "../lib/useApi";
-import { ActionButton, Badge, Card, ErrorLine, Page } from "../ui";
+import { useApi } from "../lib/useApi";
+import { ActionButton, Badge, Card, ErrorLine, LogCard, Page, RunLinks } from "../ui";
 
-interface NodeState {
-  state: string;
-  error?: string | null;
-  outputs?: Record<string, unknown>;
-}
-
-interface Execution {
-  id: string;
-  state: string;
-  workflow_id?: string;
-  name?: string;
-  nodes?: Record<string, NodeState> | (NodeState & { node: string })[];
-  created?: string;
-}
-
-/** Node states keyed by node id, from either shape the API may use. */
-export function nodeStates(execution: Execution | null): Record<string, NodeState> {
-  const nodes = execution?.nodes;
-  if (!nodes) return {};
-  if (Array.isArray(nodes)) return Object.fromEntries(nodes.map((n) => [n.node, n]));
-  return nodes;
-}
-
-function runIdsOf(outputs: Record<string, unknown> | undefined): string[] {
+function runIdsOf(outputs: Record<string, unknown> | null | undefined): string[] {
   const found: string[] = [];
   const visit = (value: unknown, key: string) => {
     if (typeof value === "string" && /run_id$/.test(key)) found.push(value);
@@ -55,7 +34,7 @@ function ExecutionDetail({ id }: { id: string }) {
   );
   const act = (verb: "cancel" | "resume") => () =>
     api.post(`/api/executions/${id}/${verb}`).then(reload, (err: Error) => setActionError(err.message));
-  const states = nodeStates(data);
+  const states = data?.nodes ?? {};
   return (
     <Page
       title={`Execution ${data?.name ?? id}`}
@@ -65,7 +44,7 @@ function ExecutionDetail({ id }: { id: string }) {
           <ActionButton variant="danger" onClick={act("cancel")} disabled={data?.state !== "running"}>
             Cancel
           </ActionButton>
-          <ActionButton onClick={act("resume")} disabled={!data || data.state === "running" || data.state === "succeeded"}>
+          <ActionButton onClick={act("resume")} disabled={!data || data.state === "running" || data.state === "finished"}>
             Resume
           </ActionButton>
         </>
@@ -90,11 +69,7 @@ function ExecutionDetail({ id }: { id: string }) {
                   <Badge status={state.state} />
                 </td>
                 <td>
-                  {runIdsOf(state.outputs).map((run) => (
-                    <Link key={run} to={`/monitor/${run}`}>
-                      {run.slice(0, 8)}{" "}
-                    </Link>
-                  ))}
+                  <RunLinks ids={runIdsOf(state.outputs)} />
                 </td>
                 <td className="mf-error">{state.error}</td>
               </tr>
@@ -102,37 +77,54 @@ function ExecutionDetail({ id }: { id: string }) {
           </tbody>
         </table>
       </Card>
-      <Card title="Log">
-        <pre className="mf-log" data-testid="execution-log">
-          {events.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data)}`).join("\n")}
-        </pre>
-      </Card>
+      <LogCard testId="execution-log">{events.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data)}`).join("\n")}</LogCard>
     </Page>
   );
 }
 
 export default function ExecutionPage() {
   const { id } = useParams();
-  const list = useApi<unknown>(id ? null : "/api/executions");
+  const list = useApi<ExecutionSummary[]>(id ? null : "/api/executions");
+  const jobs = useApi<Job[]>(id ? null : "/api/jobs");
   if (id) return <ExecutionDetail id={id} />;
   return (
     <Page title="Executions">
-      <ErrorLine error={list.error} />
-      <table className="mf-table">
-        <tbody>
-          {listOf<Execution>(list.data, "executions").map((e) => (
-            <tr key={e.id}>
-              <td>
-                <Link to={`/executions/${e.id}`}>{e.name ?? e.id}</Link>
-              </td>
-              <td>
-                <Badge status={e.state} />
-              </td>
-              <td>{when(e.created)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ErrorLine error={list.error ?? jobs.error} />
+      <Card title="Workflow executions">
+        <table className="mf-table">
+          <tbody>
+            {(list.data ?? []).map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <Link to={`/executions/${e.id}`}>{e.name}</Link>
+                </td>
+                <td>
+                  <Badge status={e.state} />
+                </td>
+                <td>{when(e.created)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+      <Card title="Training jobs">
+        <table className="mf-table" data-testid="jobs">
+          <tbody>
+            {(jobs.data ?? []).map((job) => (
+              <tr key={job.id}>
+                <td>
+                  <Link to={`/jobs/${job.id}`}>{job.id.slice(0, 8)}</Link>
+                </td>
+                <td>
+                  <Badge status={job.state} />
+                </td>
+                <td>{job.modalities}</td>
+                <td>{when(job.created)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
     </Page>
   );
 }

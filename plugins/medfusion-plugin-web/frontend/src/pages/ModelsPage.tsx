@@ -3,28 +3,10 @@
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/client";
-import type { AliasTarget, Registration } from "../api/types";
+import type { AliasTarget, Model, Registration } from "../api/types";
 import { num, when } from "../lib/format";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { ActionButton, Card, ErrorLine, Field, Input, Page, Select } from "../ui";
-
-interface Version {
-  version: number;
-  variant?: string;
-  run_id?: string | null;
-  aliases?: string[];
-  artifacts?: string[];
-  lineage?: Record<string, unknown>;
-  metrics?: Record<string, unknown>;
-  created?: string | number;
-}
-
-interface Model {
-  name: string;
-  versions?: Version[];
-  aliases?: Record<string, number>;
-  latest_version?: number;
-}
 
 function RegisterForm({ onDone }: { onDone: () => void }) {
   const [run, setRun] = useState("");
@@ -110,13 +92,13 @@ function ModelDetail({ name }: { name: string }) {
 
 export default function ModelsPage() {
   const { name } = useParams();
-  const models = useApi<unknown>("/api/models");
+  const models = useApi<Model[]>("/api/models");
   return (
     <Page title="Models">
       <ErrorLine error={models.error} />
       <Card title="Registered models">
         <ul>
-          {listOf<Model>(models.data, "models").map((m) => (
+          {(models.data ?? []).map((m) => (
             <li key={m.name}>
               <Link to={`/models/${encodeURIComponent(m.name)}`}>{m.name}</Link>{" "}
               <span className="mf-muted">{Object.entries(m.aliases ?? {}).map(([a, v]) => `${a}→${v}`).join(", ")}</span>

@@ -1,14 +1,15 @@
-/** Training monitor: loss and metrics live over the run's metric WebSocket, drawn in batches (one
- * chart update per animation frame), with epoch, ETA and learning rate. */
+/** Training monitor, the run's page: loss and metrics live over the run's metric WebSocket, drawn
+ * in batches (one chart update per animation frame), with epoch, ETA and learning rate, and the
+ * run's evaluation report as HTML and PDF. */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { openStream } from "../api/ws";
-import type { Run } from "../api/types";
+import type { Run, RunDetail } from "../api/types";
 import { PointBatcher } from "../charts/batcher";
 import { LiveChart, type LiveChartHandle } from "../charts/Chart";
 import { isProgressKey, pointsOf, progressOf, type MetricPoint } from "../charts/points";
 import { duration, num, when } from "../lib/format";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { Badge, Card, ErrorLine, Field, Page, Select } from "../ui";
 
 /** Test-set figures are single points logged by `evaluate`, not training curves. */
@@ -24,13 +25,31 @@ function epochsOf(run: Run | null): number | null {
 }
 
 function startOf(run: Run | null): number | null {
-  if (!run?.start_time) return null;
-  const t = typeof run.start_time === "number" ? run.start_time * (run.start_time < 1e12 ? 1000 : 1) : Date.parse(run.start_time);
-  return Number.isNaN(t) ? null : t;
+  return run ? run.start_time * 1000 : null;
+}
+
+/** Links to the run's report in each format it was written in. */
+export function ReportLinks({ run }: { run: RunDetail }) {
+  const base = `/api/runs/${encodeURIComponent(run.id)}/report`;
+  if (!run.reports.html && !run.reports.pdf) return <p className="mf-muted">no report yet: run `medfusion evaluate` on it</p>;
+  return (
+    <p data-testid="report-links">
+      {run.reports.html && (
+        <a href={`${base}.html`} target="_blank" rel="noreferrer">
+          Report (HTML)
+        </a>
+      )}{" "}
+      {run.reports.pdf && (
+        <a href={`${base}.pdf`} download={`${run.name}-report.pdf`}>
+          Report (PDF)
+        </a>
+      )}
+    </p>
+  );
 }
 
 function Monitor({ runId }: { runId: string }) {
-  const run = useApi<Run>(`/api/runs/${runId}`);
+  const run = useApi<RunDetail>(`/api/runs/${runId}`);
   const chart = useRef<LiveChartHandle>(null);
   const latest = useRef(new Map<string, MetricPoint>());
   const [tick, setTick] = useState(0);
@@ -62,6 +81,7 @@ function Monitor({ runId }: { runId: string }) {
             {run.data?.name ?? runId} {run.data && <Badge status={run.data.status} />}
           </p>
           <p className="mf-muted">started {when(run.data?.start_time)}</p>
+          {run.data && <ReportLinks run={run.data} />}
         </Card>
         <Card title="Progress">
           <p data-testid="epoch">
@@ -88,8 +108,8 @@ function Monitor({ runId }: { runId: string }) {
 export default function MonitorPage() {
   const { runId } = useParams();
   const navigate = useNavigate();
-  const runs = useApi<unknown>("/api/runs?limit=50&sort=start_time%20desc");
-  const list = listOf<Run>(runs.data, "runs");
+  const runs = useApi<Run[]>("/api/runs?limit=50&sort=start_time%20desc");
+  const list = runs.data ?? [];
   return (
     <Page
       title="Training monitor"

@@ -5,7 +5,7 @@ import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import type { Run } from "../api/types";
 import { num, when } from "../lib/format";
 import { metricKeys, nextSort, sortRuns } from "../lib/runsTable";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { Badge, Button, Card, ErrorLine, Input, Page } from "../ui";
 
 export default function RunsPage() {
@@ -21,8 +21,8 @@ export default function RunsPage() {
     const value = params.get(key);
     if (value) query.set(key, value);
   }
-  const { data, error } = useApi<unknown>(`/api/runs?${query.toString()}`);
-  const runs = sortRuns(listOf<Run>(data, "runs"), sort);
+  const { data, error } = useApi<Run[]>(`/api/runs?${query.toString()}`);
+  const runs = sortRuns(data ?? [], sort);
   const metrics = metricKeys(runs).slice(0, 8);
   const update = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);

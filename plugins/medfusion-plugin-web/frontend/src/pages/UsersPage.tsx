@@ -2,13 +2,13 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import type { NewUser, Role, User, UserChange } from "../api/types";
-import { listOf, useApi } from "../lib/useApi";
+import { useApi } from "../lib/useApi";
 import { ActionButton, Card, ErrorLine, Field, Input, Page, Select } from "../ui";
 
 const ROLES: Role[] = ["admin", "researcher", "viewer"];
 
 export default function UsersPage() {
-  const users = useApi<unknown>("/api/users");
+  const users = useApi<User[]>("/api/users");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>("researcher");
@@ -48,7 +48,7 @@ export default function UsersPage() {
       <Card title="Users">
         <table className="mf-table">
           <tbody>
-            {listOf<User>(users.data, "users").map((u) => (
+            {(users.data ?? []).map((u) => (
               <tr key={u.id}>
                 <td>{u.username}</td>
                 <td>

@@ -1,6 +1,7 @@
 /** The app's own small component library: every page builds from these, so that buttons, fields,
  * cards and tables look and behave alike (and disabled controls say why). */
 import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import { Link } from "react-router-dom";
 import { useAuth } from "../lib/auth";
 
 type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "danger" | "plain" };
@@ -89,4 +90,28 @@ export function ErrorLine({ error }: { error: string | null | undefined }) {
 /** A progress bar for a fraction in [0, 1]. */
 export function Progress({ value }: { value: number }) {
   return <progress className="mf-progress" max={1} value={value} />;
+}
+
+/** A card holding a log's text (scrolls; `testId` names it for tests). */
+export function LogCard({ testId, children }: { testId: string; children: ReactNode }) {
+  return (
+    <Card title="Log">
+      <pre className="mf-log" data-testid={testId}>
+        {children}
+      </pre>
+    </Card>
+  );
+}
+
+/** A link to the training monitor of each run id, shown by its first 8 characters. */
+export function RunLinks({ ids }: { ids: string[] }) {
+  return (
+    <>
+      {ids.map((run) => (
+        <Link key={run} to={`/monitor/${run}`}>
+          {run.slice(0, 8)}{" "}
+        </Link>
+      ))}
+    </>
+  );
 }
