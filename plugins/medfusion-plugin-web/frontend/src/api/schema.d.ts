@@ -344,7 +344,8 @@ export interface paths {
         put?: never;
         /**
          * Submit
-         * @description Queue a training; returns the job.
+         * @description Queue a training; returns the job. The files its config names (manifest, weights) must
+         *     lie under the server's data roots (relative ones count from ``<runs>/jobs``).
          */
         post: operations["submit_api_jobs_post"];
         delete?: never;
@@ -532,7 +533,8 @@ export interface paths {
         /**
          * List Runs
          * @description Runs, newest first; ``filter``/``sort`` as ``medfusion runs list --filter/--order-by``
-         *     (``sort`` repeatable or comma-separated: ``metrics.val_auroc desc,name``).
+         *     (``sort`` repeatable or comma-separated: ``metrics.val_auroc desc,name``). Answered from
+         *     memory while the database is unchanged; ``ETag``/``If-None-Match`` give 304.
          */
         get: operations["list_runs_api_runs_get"];
         put?: never;
@@ -573,7 +575,8 @@ export interface paths {
         };
         /**
          * Run Detail
-         * @description One run with its params, latest metrics, tags, artifacts and the model versions it backs.
+         * @description One run with its params, latest metrics, tags, artifacts and the model versions it backs
+         *     (the database part answered from memory while the database is unchanged).
          */
         get: operations["run_detail_api_runs__run__get"];
         put?: never;
@@ -772,7 +775,8 @@ export interface paths {
         put?: never;
         /**
          * Add Workflow
-         * @description Save a workflow document (validated first; you own it).
+         * @description Save a workflow document (validated first; you own it); its dataset nodes may read only
+         *     under the server's data roots.
          */
         post: operations["add_workflow_api_workflows_post"];
         delete?: never;
