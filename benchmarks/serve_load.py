@@ -21,10 +21,11 @@ batched / plain throughput in the same round (target >= 2).
 
 The model (default): resnet18 + mean aggregator + concat fusion, 64x64 single-channel views, two
 views, untrained seeded weights, exported to ONNX by the export plugin (``--backbone``/``--size``
-for others). On a CPU a batch of 32 (64 views) runs a resnet18 much faster per image than 32
-single calls: the last stages' 2x2 and 4x4 maps make single calls weight-bound, and two threads
-share a batch evenly but not a single call's small convolutions. ``--quick`` uses the tiny test
-backbone at 32 px and 4 requests per client to check the script only (no meaningful figure).
+for others). Before the load, the script times the model alone (ONNX Runtime, same threads):
+32 calls of one patient against one call of 32, and prints how much cheaper a patient is in the
+batch: that is what batching can gain at most once HTTP and preprocessing are paid on both
+sides. ``--quick`` uses the tiny test backbone at 32 px and 4 requests per client to check the
+script only (no meaningful figure).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "plugins" / "medfusion-plugin-serve" / "tests"))
 from _report import result_line
+from _timing import Contender, measure, ratio
 from serve_models import build_artifacts, manifest_patients
 
 CLIENTS = 32
@@ -152,6 +154,27 @@ def _round(port: int, requests: list[bytes], per_client: int) -> dict[str, float
     }
 
 
+def _model_alone(artifact: Path, threads: int) -> float:
+    """How many times less a patient costs in one model call of 32 than in 32 calls of one
+    (ONNX Runtime alone, the server's session options, interleaved rounds): the most batching can
+    gain once HTTP and preprocessing are paid on both sides."""
+    from medfusion_plugin_serve.model import ServedModel
+
+    model = ServedModel(artifact, "benchmark", threads=threads)
+    one, many = model.probe(1), model.probe(32)
+    timings = measure(
+        [
+            Contender(
+                "32 calls of 1 patient", lambda: [model.logits(one) for _ in range(32)], threads, work=32
+            ),
+            Contender("1 call of 32 patients", lambda: model.logits(many), threads, work=32),
+        ],
+        repeats=7,
+        title="model alone (ONNX Runtime, zero inputs):",
+    )
+    return ratio(timings["32 calls of 1 patient"], timings["1 call of 32 patients"])
+
+
 def _rounds(
     artifact: Path, patients: list[dict[str, Any]], threads: int, per_client: int, rounds: int
 ) -> dict[str, list[dict[str, float]]]:
@@ -195,7 +218,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         manifest, [artifact] = build_artifacts(Path(tmp), (0,), patients=32, backbone=backbone, size=size)
         patients = [p for p in manifest_patients(manifest) if len(p["images"]) == 2]
+        model_gain = _model_alone(artifact, args.threads)
         results = _rounds(artifact, patients, args.threads, per_client, rounds)
+    print(f"model alone: a patient costs {model_gain:.2f}x less in a batch of 32 than alone")
     for name, rows in results.items():
         median = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
         print(f"{name:8s} median: {_describe(median)}")
