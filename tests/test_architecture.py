@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("medfusion_core.data", "medfusion_core.viewops", "medfusion_core.runs"),
     ("medfusion_core.model",),
     ("medfusion_core.runs.loading", "medfusion_core.preflight"),
-    ("medfusion_core.testing",),
+    ("medfusion_core.testing", "medfusion_core.testing.runs"),
     (
         "medfusion_core.commands",
         "medfusion_core.cli",

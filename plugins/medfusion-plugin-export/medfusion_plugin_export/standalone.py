@@ -61,14 +61,14 @@ class StandaloneError(Exception):
     """A problem with the artifact, the manifest or an image; the message names it."""
 
 
-def open_session(artifact: str | Path) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session on ``artifact``; a missing or unreadable file is a
-    :class:`StandaloneError` naming it."""
+def open_session(artifact: str | Path, options: ort.SessionOptions | None = None) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session on ``artifact`` (with ``options`` when given); a missing or
+    unreadable file is a :class:`StandaloneError` naming it."""
     artifact = Path(artifact)
     if not artifact.is_file():
         raise StandaloneError(f"{artifact}: model file not found")
     try:
-        return ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(artifact), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         first = (str(exc).strip().splitlines() or ["unreadable"])[0]
         raise StandaloneError(

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medfusion_plugin_serve.errors import RequestError
 from medfusion_plugin_serve.inputs import PatientRequest
@@ -42,6 +43,35 @@ def _error(exc: RequestError) -> JSONResponse:
 
 def _body(schema: dict[str, Any], media: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
+
+
+class CountRequests:
+    """ASGI middleware recording each prediction request's status and latency (a plain ASGI
+    wrapper: no task or stream per request, unlike ``@app.middleware("http")``)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServeMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; note the status it is answered with."""
+        path = scope.get("path")
+        if scope["type"] != "http" or path not in PREDICTION_ENDPOINTS:
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting)
+        finally:
+            self.metrics.observe_request(path, status, time.perf_counter() - start)
 
 
 def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI:
@@ -74,13 +104,7 @@ def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI
     app.state.holder = holder
     app.state.metrics = metrics
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        if request.url.path in PREDICTION_ENDPOINTS:
-            metrics.observe_request(request.url.path, response.status_code, time.perf_counter() - start)
-        return response
+    app.add_middleware(CountRequests, metrics=metrics)
 
     @app.exception_handler(RequestError)
     async def request_error(_request: Request, exc: RequestError) -> JSONResponse:
@@ -147,12 +171,13 @@ def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI
 
     async def handle(
         request: Request, read: Callable[[Request], Awaitable[list[PatientRequest]]], *, prefix: bool
-    ) -> dict[str, Any]:
-        """Check the size, take the served model, read the patients, predict them."""
+    ) -> JSONResponse:
+        """Check the size, take the served model, read the patients, predict them (the answer
+        is encoded as it is: no response-model validation on the hot path)."""
         check_length(request)
         entry = serving()
         with entry.batcher.lease():
-            return await predict(entry, await read(request), prefix)
+            return JSONResponse(await predict(entry, await read(request), prefix))
 
     @app.post(
         "/v1/predict",
@@ -166,7 +191,7 @@ def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI
         ),
         openapi_extra=_body(MULTIPART_SCHEMA, "multipart/form-data"),
     )
-    async def predict_one(request: Request) -> dict[str, Any]:
+    async def predict_one(request: Request) -> JSONResponse:
         return await handle(request, read_form, prefix=False)
 
     @app.post(
@@ -178,7 +203,7 @@ def create_app(source: ModelSource, settings: Settings | None = None) -> FastAPI
         ),
         openapi_extra=_body(BATCH_SCHEMA, "application/json"),
     )
-    async def predict_batch(request: Request) -> dict[str, Any]:
+    async def predict_batch(request: Request) -> JSONResponse:
         return await handle(request, read_json, prefix=True)
 
     @app.get("/health", summary="Liveness: the process answers")

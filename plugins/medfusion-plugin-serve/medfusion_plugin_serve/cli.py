@@ -29,6 +29,13 @@ from medfusion_plugin_tracking.cli_common import store_options
     show_default=True,
     help="How often the registry is asked whether the alias moved.",
 )
+@click.option(
+    "--threads",
+    help="ONNX Runtime threads of one model call (0: one per core).",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+)
 @click.option("--max-image-mb", type=click.FloatRange(min=0.001), default=20.0, show_default=True)
 @click.option(
     "--max-patients", type=click.IntRange(min=1), default=64, show_default=True, help="Per request."
@@ -41,6 +48,7 @@ def command(
     max_batch: int,
     max_wait_ms: float,
     poll_s: float,
+    threads: int,
     max_image_mb: float,
     max_patients: int,
     store_url: str | None,
@@ -65,5 +73,15 @@ def command(
     located = source.locate()
     click.echo(f"serving {located.label} ({located.artifact}) on http://{host}:{port}")
     limits = Limits(max_image_bytes=int(max_image_mb * 2**20), max_patients=max_patients)
-    settings = Settings(max_batch=max_batch, max_wait_ms=max_wait_ms, poll_s=poll_s, limits=limits)
-    uvicorn.run(create_app(source, settings), host=host, port=port, log_level="warning")
+    settings = Settings(
+        max_batch=max_batch, max_wait_ms=max_wait_ms, poll_s=poll_s, limits=limits, threads=threads
+    )
+    uvicorn.run(
+        create_app(source, settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )

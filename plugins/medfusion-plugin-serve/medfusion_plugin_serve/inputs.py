@@ -12,6 +12,7 @@ per batch (:meth:`Preparer.arrays`). Every problem is a
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -30,6 +31,13 @@ from medfusion_core.kernels import get_kernel
 from medfusion_core.viewops import ViewJob
 from medfusion_plugin_serve.errors import RequestError
 from medfusion_plugin_serve.model import ServedModel
+
+
+def _memory_folder() -> str | None:
+    """A RAM-backed folder for uploads (``/dev/shm``) when it is writable, else ``None`` (the
+    system's temporary folder)."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 @attrs.frozen
@@ -80,8 +88,9 @@ class Preparer:
         self.model = model
         self.limits = limits
         # uploads are written here to be read by the registered readers (one file per thread and
-        # extension, overwritten: no directory is made or removed per request)
-        self._folder = Path(tempfile.mkdtemp(prefix="medfusion-serve-"))
+        # extension, overwritten: no directory is made or removed per request), in memory
+        # (/dev/shm) where the system has it
+        self._folder = Path(tempfile.mkdtemp(prefix="medfusion-serve-", dir=_memory_folder()))
         weakref.finalize(self, shutil.rmtree, self._folder, True)
         metadata = model.metadata
         self.view_columns: list[str] = list(metadata["columns"]["images"])

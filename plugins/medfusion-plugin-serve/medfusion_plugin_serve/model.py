@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 from medfusion_plugin_export.standalone import (
     StandaloneError,
     open_session,
@@ -21,14 +22,26 @@ from medfusion_core.errors import ExportError
 REQUIRED_METADATA = ("task", "image", "columns", "preprocessing", "inputs")
 
 
-class ServedModel:
-    """One loaded artifact. ``label`` says which model it is (``chest/3`` or the file path)."""
+def session_options(threads: int) -> ort.SessionOptions:
+    """ONNX Runtime options of a served model: ``threads`` intra-op threads (``0``: one per
+    core) that sleep between calls instead of spinning (a spinning pool takes the cores that
+    parse the next requests)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
 
-    def __init__(self, artifact: str | Path, label: str) -> None:
+
+class ServedModel:
+    """One loaded artifact. ``label`` says which model it is (``chest/3`` or the file path);
+    ``threads`` is its ONNX Runtime intra-op thread count (``0``: one per core)."""
+
+    def __init__(self, artifact: str | Path, label: str, *, threads: int = 0) -> None:
         self.artifact = Path(artifact)
         self.label = label
         try:
-            self.session = open_session(self.artifact)
+            self.session = open_session(self.artifact, session_options(threads))
             self.metadata = read_metadata(self.artifact, self.session)
         except StandaloneError as exc:
             raise ExportError(str(exc)) from None

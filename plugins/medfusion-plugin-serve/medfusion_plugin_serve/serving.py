@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
@@ -25,12 +24,14 @@ log = logging.getLogger("medfusion.serve")
 
 @attrs.frozen
 class Settings:
-    """How the server batches, polls and limits requests."""
+    """How the server batches, polls and limits requests, and the ONNX Runtime threads of one
+    model call (``0``: ONNX Runtime's default, one per core)."""
 
     max_batch: int = 32
     max_wait_ms: float = 5.0
     poll_s: float = 5.0
     limits: Limits = attrs.Factory(Limits)
+    threads: int = 0
 
 
 @attrs.frozen
@@ -53,14 +54,13 @@ class ModelHolder:
         self.current: Entry | None = None
         self.status = "loading"
         self._failed: str | None = None
-        self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medfusion-infer")
 
     async def _verified(self, located: Located) -> ServedModel:
         """The loaded and verified model; a failure is counted once per located model (a poll
         does not retry the same broken version)."""
 
         def load() -> ServedModel:
-            model = ServedModel(located.artifact, located.label)
+            model = ServedModel(located.artifact, located.label, threads=self.settings.threads)
             model.verify()
             return model
 
@@ -94,7 +94,6 @@ class ModelHolder:
             lambda items: model.predictions(preparer.arrays(items)),
             max_batch=self.settings.max_batch,
             max_wait_s=self.settings.max_wait_ms / 1000.0,
-            executor=self._inference,
             observe=self.metrics.observe_batch,
         )
         batcher.start()
@@ -121,4 +120,3 @@ class ModelHolder:
             self.current.batcher.close()
             await self.current.batcher.wait_closed()
         await asyncio.to_thread(self.source.close)
-        self._inference.shutdown(wait=False)

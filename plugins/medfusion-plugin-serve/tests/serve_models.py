@@ -13,16 +13,14 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import torch
 from medfusion_plugin_export.api import export_model
 from medfusion_plugin_export.metadata import build_metadata
 from medfusion_plugin_export.signature import InputSpec
 from medfusion_plugin_pipeline.demo import demo_config, write_demo
 
-from medfusion_core.config import structure_config
 from medfusion_core.data import prepare_data
-from medfusion_core.model import build_model
 from medfusion_core.testing import isolated_host, tiny_backbone
+from medfusion_core.testing.runs import seeded_model, small_config
 
 SIZE = 32
 
@@ -36,14 +34,13 @@ def build_artifacts(
     with isolated_host(autoload=True) as host:
         host.register(tiny_backbone, tiny_backbone.PLUGIN)
         data_dir = write_demo(root / "data", patients=patients, seed=3)
-        raw = demo_config()
-        raw["data"]["manifest"] = str(data_dir / "manifest.csv")
-        raw["data"]["image"]["size"] = [size, size]
-        raw["data"]["mask"] = None
-        raw["model"]["backbone"] = {"name": backbone}
-        raw["model"]["fusion"] = {"name": "concat"}
-        raw["runs_dir"] = str(root / "runs")
-        config = structure_config(raw, "<test>")
+        config = small_config(
+            demo_config(),
+            manifest=data_dir / "manifest.csv",
+            runs_dir=root / "runs",
+            size=size,
+            backbone=backbone,
+        )
         data = prepare_data(config)
         classes = list(data.labels.classes or [])
         preprocessing = {
@@ -55,10 +52,7 @@ def build_artifacts(
         spec = InputSpec(data.manifest.max_views, 1, (size, size), data.tabular.num_features)
         artifacts = []
         for seed in seeds:
-            torch.manual_seed(seed)
-            model = build_model(
-                config, clinical_features=spec.clinical_features, num_outputs=data.num_outputs
-            )
+            model = seeded_model(config, data, seed)
             metadata = build_metadata(
                 config,
                 fmt="onnx",

@@ -58,6 +58,8 @@ def test_concurrent_requests_share_model_calls(models: dict[str, Any]) -> None:
     )
     assert patients_scored == 8 and calls < 8 and patients_scored / calls > 1
     assert 'medfusion_serve_requests_total{endpoint="/v1/predict",status="200"} 8.0' in metrics
+    assert metric(metrics, 'medfusion_serve_request_latency_seconds_count{endpoint="/v1/predict"}') == 8
+    assert metric(metrics, "medfusion_serve_inference_seconds_count") == calls
 
 
 class GatedSource(ArtifactSource):

@@ -63,7 +63,7 @@ def test_alias_move_switches_the_served_version(models: dict[str, Any], tmp_path
         after = httpx.post(f"{base}/v1/predict/batch", json={"patients": models["patients"][:8]}, timeout=60)
         assert after.json()["model"] == "demo/2"
         assert_matches(after.json()["predictions"], models["oracle"][1])
-        _wait_until(lambda: old._task.done())
+        _wait_until(lambda: old.stopped)
 
         with TrackingStore(url) as store:
             store.set_alias("demo", "champion", third)
