@@ -39,9 +39,10 @@ def medfusion_register_exporters() -> list[ComponentSpec]:
         _spec(
             "pruned",
             "PrunedExporter",
-            "Channel-pruned ONNX (L1 structured) after a short fine-tuning, AUROC-verified.",
-            amount=Param("float", 0.3, "fraction of each convolution's output channels pruned"),
+            "Structured-pruned ONNX (channels removed by L1) after a short fine-tuning, AUROC-verified.",
+            amount=Param("float", 0.3, "fraction of each private channel chain's channels removed"),
             epochs=Param("int", 1, "fine-tuning epochs on the training split"),
             lr=Param("float", 1e-4, "fine-tuning learning rate"),
+            multiple=Param("int", 8, "kept channel counts rounded to multiples of this (1: exact amount)"),
         ),
     ]

@@ -17,8 +17,8 @@ from medfusion_core.model import MODEL_INPUTS
 if TYPE_CHECKING:
     from medfusion_plugin_export.run_loading import RunVariant
 
-#: Latency is the median of this many runs of one batch (after one warm-up run).
-LATENCY_REPEATS = 10
+#: Latency is the median of this many interleaved runs of one batch (after one warm-up run).
+LATENCY_REPEATS = 20
 
 
 def split_feeds(
@@ -79,16 +79,20 @@ def score(path: Path, batches: list[tuple[dict, np.ndarray]], task: str) -> floa
     return value
 
 
-def latency_ms(path: Path, feeds: dict[str, np.ndarray], threads: int = 1) -> float:
-    """Median milliseconds of one run on ``feeds`` (``threads`` intra-op threads)."""
-    runner = session(path, threads)
-    runner.run(None, feeds)
-    samples = []
-    for _ in range(LATENCY_REPEATS):
-        start = time.perf_counter()
+def latencies_ms(paths: list[Path], feeds: dict[str, np.ndarray], threads: int = 1) -> list[float]:
+    """Median milliseconds of one run on ``feeds`` for each model (``threads`` intra-op threads),
+    timed interleaved (one run of each model per round, after one warm-up run each) so that load
+    from elsewhere on the machine falls on every model alike."""
+    runners = [session(path, threads) for path in paths]
+    for runner in runners:
         runner.run(None, feeds)
-        samples.append(time.perf_counter() - start)
-    return float(np.median(samples)) * 1000.0
+    samples: list[list[float]] = [[] for _ in runners]
+    for _ in range(LATENCY_REPEATS):
+        for runner, times in zip(runners, samples, strict=True):
+            start = time.perf_counter()
+            runner.run(None, feeds)
+            times.append(time.perf_counter() - start)
+    return [float(np.median(times)) * 1000.0 for times in samples]
 
 
 def size_bytes(path: Path) -> int:
