@@ -226,7 +226,7 @@ def test_missing_or_corrupt_artifact_is_a_one_line_error(trained: Trained, tmp_p
 
 def test_manifest_without_a_clinical_column_is_a_one_line_error(trained: Trained, tmp_path: Path) -> None:
     rows = _read_csv(trained.manifest)
-    manifest = tmp_path / "no-lab.csv"
+    manifest = trained.manifest.parent / "no-lab.csv"  # beside the images its rows name
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=[c for c in rows[0] if c != "lab"], extrasaction="ignore")
         writer.writeheader()
@@ -240,6 +240,7 @@ def test_manifest_without_a_clinical_column_is_a_one_line_error(trained: Trained
     ):
         standalone.StandaloneModel(trained.artifact).predict_manifest(manifest)
     assert not out.exists()
+    manifest.unlink()
 
 
 def test_standalone_command_line_errors_are_one_line(
