@@ -16,6 +16,8 @@ import optuna
 from medfusion_plugin_tracking.store import TrackingStore
 from tune_helpers import medfusion, write_space
 
+from medfusion_core.tracking import stored_run_id
+
 TRIALS = 2
 EPOCHS = 6
 STALE_AFTER = 3
@@ -38,8 +40,12 @@ def _running_trial(url: str) -> optuna.trial.FrozenTrial | None:
         return None
     for trial in trials:
         folders = trial.user_attrs.get("run_dirs", [])
-        if trial.state.name == "RUNNING" and folders and (Path(folders[0]) / "tracking.json").is_file():
-            return trial
+        run_id = stored_run_id(Path(folders[0])) if folders else None
+        if trial.state.name == "RUNNING" and run_id is not None:
+            # tracking.json is written just before the store creates the run: wait for the run itself
+            with TrackingStore(url) as store:
+                if store.has_run(run_id):
+                    return trial
     return None
 
 
