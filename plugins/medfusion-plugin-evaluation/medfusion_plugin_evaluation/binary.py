@@ -16,7 +16,6 @@ from medfusion_core.kernels import auc_pair
 from medfusion_plugin_evaluation.bootstrap import Estimate, bootstrap_auc, estimate, resample_counts
 from medfusion_plugin_evaluation.calibration import (
     ReliabilityBins,
-    brier_scores,
     expected_calibration_error,
     reliability_bins,
 )
@@ -117,29 +116,37 @@ class BinaryEvaluation(Result):
         return [*rows, ("Brier score", self.brier), ("ECE (10 bins)", self.ece)]
 
 
-def _operating_point_resamples(y: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> np.ndarray:
-    rates = rates_from_counts(confusion_counts(y, predicted))
-    return np.stack([*(rates[name] for name in THRESHOLD_METRICS), brier_scores(y, p)], axis=-1)
+def _patient_columns(y: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per patient ``[n, 5]``: the four confusion cells ``(tn, fp, fn, tp)`` as 0/1 and the squared error."""
+    truth, positive = np.asarray(y) == 1, np.asarray(predicted) == 1
+    cells = np.stack([~truth & ~positive, ~truth & positive, truth & ~positive, truth & positive], axis=1)
+    return np.column_stack([cells.astype(np.float64), (np.asarray(p, dtype=np.float64) - truth) ** 2])
+
+
+def _metrics_from_sums(sums: np.ndarray, n: int) -> np.ndarray:
+    """:data:`THRESHOLD_METRICS` and the Brier score ``[r, 7]`` from column sums ``[r, 5]`` of ``n`` draws."""
+    rates = rates_from_counts(sums[:, :4])
+    return np.stack([*(rates[name] for name in THRESHOLD_METRICS), sums[:, 4] / n], axis=-1)
+
+
+def operating_point(y: np.ndarray, predicted: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """:data:`THRESHOLD_METRICS` and the Brier score on the patients themselves: ``[7]``."""
+    return _metrics_from_sums(_patient_columns(y, predicted, p).sum(axis=0, keepdims=True), len(y))[0]
 
 
 def operating_point_bootstrap(
     y: np.ndarray, predicted: np.ndarray, p: np.ndarray, *, n_resamples: int, seed: int
 ) -> np.ndarray:
-    """:data:`THRESHOLD_METRICS` and the Brier score on each bootstrap resample: ``[n_resamples, 7]``.
+    """:func:`operating_point` on each bootstrap resample: ``[n_resamples, 7]``.
 
-    Every one of them is a function of sums over patients (the four confusion cells and the
-    squared errors), so each chunk of resamples is one product of its draw counts with those five
+    Every metric is a function of sums over patients (the four confusion cells and the squared
+    errors), so each chunk of resamples is one product of its draw counts with those five
     per-patient columns (:func:`.bootstrap.resample_counts`); no resample is gathered.
     """
-    truth, positive = np.asarray(y) == 1, np.asarray(predicted) == 1
-    columns = np.stack(
-        [~truth & ~positive, ~truth & positive, truth & ~positive, truth & positive], axis=1
-    ).astype(np.float64)
-    columns = np.column_stack([columns, (np.asarray(p, dtype=np.float64) - truth) ** 2])
-    chunks = [counts @ columns for counts in resample_counts(len(truth), n_resamples, seed)]
+    columns = _patient_columns(y, predicted, p)
+    chunks = [counts @ columns for counts in resample_counts(len(columns), n_resamples, seed)]
     sums = np.concatenate(chunks) if chunks else np.zeros((0, columns.shape[1]))
-    rates = rates_from_counts(sums[:, :4])
-    return np.stack([*(rates[name] for name in THRESHOLD_METRICS), sums[:, 4] / len(truth)], axis=-1)
+    return _metrics_from_sums(sums, len(columns))
 
 
 def evaluate_binary(
@@ -171,7 +178,7 @@ def evaluate_binary(
     predicted = (p >= threshold.value).astype(np.int64)
     auroc_value, auprc_value = auc_pair(y.astype(np.uint8), p)
     auroc_resamples, auprc_resamples = bootstrap_auc(y, p, n_resamples=n_resamples, seed=seed)
-    point = _operating_point_resamples(y, predicted, p)
+    point = operating_point(y, predicted, p)
     resampled = operating_point_bootstrap(y, predicted, p, n_resamples=n_resamples, seed=seed)
     at_threshold = {name: estimate(point[k], resampled[:, k]) for k, name in enumerate(THRESHOLD_METRICS)}
     bins = reliability_bins(y, p)

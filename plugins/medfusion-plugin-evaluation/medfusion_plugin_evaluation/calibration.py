@@ -46,8 +46,3 @@ def expected_calibration_error(bins: ReliabilityBins) -> float:
     filled = bins.counts > 0
     gaps = np.abs(bins.fraction_positive[filled] - bins.mean_predicted[filled])
     return float(np.sum(bins.counts[filled] * gaps) / np.sum(bins.counts))
-
-
-def brier_scores(y_true: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """Brier score ``mean((p - y)^2)`` along the last axis (vectorised over resamples)."""
-    return np.mean((np.asarray(probabilities, dtype=np.float64) - y_true) ** 2, axis=-1)

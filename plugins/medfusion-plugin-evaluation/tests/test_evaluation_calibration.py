@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from medfusion_plugin_evaluation.api import EvaluationError
-from medfusion_plugin_evaluation.calibration import brier_scores, expected_calibration_error, reliability_bins
+from medfusion_plugin_evaluation.binary import operating_point
+from medfusion_plugin_evaluation.calibration import expected_calibration_error, reliability_bins
 from medfusion_plugin_evaluation.decision import decision_curve
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
@@ -39,7 +40,7 @@ def test_reliability_bins_match_sklearn_calibration_curve() -> None:
     filled = bins.counts > 0
     np.testing.assert_allclose(bins.fraction_positive[filled], prob_true)
     np.testing.assert_allclose(bins.mean_predicted[filled], prob_pred)
-    assert brier_scores(y, p) == pytest.approx(brier_score_loss(y, p))
+    assert operating_point(y, p >= 0.5, p)[-1] == pytest.approx(brier_score_loss(y, p))
 
 
 def test_decision_curve_hand_example() -> None:
