@@ -38,10 +38,9 @@ from typing import Any
 
 import attrs
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from medfusion_core.discovery import ENTRY_POINT_GROUP
+from medfusion_core.discovery import ENTRY_POINT_GROUP, canonical_name, resolve_entry_point
 from medfusion_core.errors import MedFusionError
 from medfusion_core.host import CORE_PLUGIN_NAME
 from medfusion_core.kinds import KINDS, NAMES
@@ -189,7 +188,7 @@ def find_entry(name: str, entries: Iterable[CatalogueEntry]) -> CatalogueEntry:
     import difflib
 
     entries = list(entries)
-    wanted = canonicalize_name(name)
+    wanted = canonical_name(name)
     for entry in entries:
         if wanted in (entry.name, entry.name.removeprefix("medfusion-plugin-")):
             return entry
@@ -295,7 +294,7 @@ def catalogue_status(
 def _core_range(dependencies: Iterable[str], where: str) -> str:
     for line in dependencies:
         req = Requirement(line)
-        if canonicalize_name(req.name) == CORE_PLUGIN_NAME:
+        if canonical_name(req.name) == CORE_PLUGIN_NAME:
             ordered = sorted(req.specifier, key=lambda s: (not s.operator.startswith(">"), s.version))
             return ",".join(str(spec) for spec in ordered)
     raise CatalogueError(f"{where}: no dependency on medfusion-core; add 'medfusion-core>=0.1,<0.2'")
@@ -304,20 +303,17 @@ def _core_range(dependencies: Iterable[str], where: str) -> str:
 def _import_hooks(entry_point: str, package_dir: Path) -> Any:
     """The object an entry point names (``module`` or ``module:attr``), importing the module from
     ``package_dir`` when it is not installed."""
-    module_name, _, attr_path = entry_point.partition(":")
     try:
-        target: Any = importlib.import_module(module_name)
+        return resolve_entry_point(entry_point)
     except ImportError:
         sys.path.insert(0, str(package_dir))
         try:
-            target = importlib.import_module(module_name)
+            return resolve_entry_point(entry_point)
         except ImportError as exc:
+            module_name = entry_point.partition(":")[0]
             raise CatalogueError(f"{package_dir}: cannot import {module_name} ({exc})") from None
         finally:
             sys.path.remove(str(package_dir))
-    for part in filter(None, attr_path.split(".")):
-        target = getattr(target, part)
-    return target
 
 
 def hook_components(hooks: object) -> dict[str, list[str]]:
@@ -336,7 +332,7 @@ def package_entry(pyproject: Path, root: Path) -> CatalogueEntry:
     (``root`` is the repository root, for the homepage URL)."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
     where = str(pyproject)
-    name = canonicalize_name(project.get("name", ""))
+    name = canonical_name(project.get("name", ""))
     if not name or "version" not in project:
         raise CatalogueError(f"{where}: [project] needs a static name and version")
     entry_points = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})

@@ -62,12 +62,17 @@ class PluginEntry:
 
     def load(self) -> object:
         """Import the entry point's module and return the object it names (``module:attr``)."""
-        module_name, _, attribute = self.value.partition(":")
-        target: object = importlib.import_module(module_name.strip())
-        for part in attribute.split("[")[0].strip().split("."):
-            if part:
-                target = getattr(target, part)
-        return target
+        return resolve_entry_point(self.value)
+
+
+def resolve_entry_point(value: str) -> object:
+    """The object an entry-point value names: ``module`` or ``module:attr.path`` (extras ignored)."""
+    module_name, _, attribute = value.partition(":")
+    target: object = importlib.import_module(module_name.strip())
+    for part in attribute.split("[")[0].strip().split("."):
+        if part:
+            target = getattr(target, part)
+    return target
 
 
 def plugin_entries() -> list[PluginEntry]:
