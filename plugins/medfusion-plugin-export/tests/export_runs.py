@@ -114,29 +114,28 @@ def make_run(
     from medfusion_plugin_pipeline.demo import demo_config, write_demo
     from medfusion_plugin_pipeline.training import _write_run_files
 
-    from medfusion_core.config import structure_config
     from medfusion_core.data import prepare_data
-    from medfusion_core.model import build_model
     from medfusion_core.runs import RunPaths, read_json, save_checkpoint, write_json
+    from medfusion_core.testing.runs import seeded_model, small_config
 
     data_dir = write_demo(root / "data", patients=patients, seed=3)
     raw = demo_config()
-    raw["data"]["manifest"] = str(data_dir / "manifest.csv")
-    raw["data"]["image"]["size"] = [size, size]
-    raw["data"]["mask"] = None
-    raw["model"]["backbone"] = {"name": backbone}
-    raw["model"]["aggregator"] = {"name": aggregator}
-    raw["model"]["fusion"] = {"name": fusion}
-    raw["runs_dir"] = str(root / "runs")
     if task is not None:
         raw["task"] = task
-    config = structure_config(raw, "<test>")
+    config = small_config(
+        raw,
+        manifest=data_dir / "manifest.csv",
+        runs_dir=root / "runs",
+        size=size,
+        backbone=backbone,
+        fusion=fusion,
+        aggregator=aggregator,
+    )
     paths = RunPaths.for_config(config)
     paths.root.mkdir(parents=True)
     data = prepare_data(config)
     _write_run_files(paths, config, data)
     write_json(paths.preprocessing, {**read_json(paths.preprocessing), "thresholds": {"fused": threshold}})
-    torch.manual_seed(11)
-    model = build_model(config, clinical_features=data.clinical_features, num_outputs=data.num_outputs)
+    model = seeded_model(config, data, seed=11)
     save_checkpoint(paths.variant("fused").best, {"format": 1, "model": model.state_dict(), "ema": None})
     return paths.root
