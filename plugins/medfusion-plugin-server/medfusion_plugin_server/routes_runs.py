@@ -82,11 +82,11 @@ async def run_detail(_: Viewer, run: str, request: Request) -> Response:
     store = _store(request)
 
     def compute() -> dict[str, Any]:
-        info = store.get_run(run)
+        detail = store.run_detail(run)
         return {
-            **info.to_dict(),
-            "artifacts": [{"path": path, "kind": kind} for path, kind in store.artifacts(info.id)],
-            "model_versions": store.versions_from_run(info.id),
+            **detail.run.to_dict(),
+            "artifacts": [{"path": path, "kind": kind} for path, kind in detail.artifacts],
+            "model_versions": detail.model_versions,
         }
 
     found = await context(request).answers.answer(("run", run), compute)

@@ -69,3 +69,25 @@ def test_without_a_version_nothing_is_remembered(tmp_path: Path) -> None:
 
     assert asyncio.run(twice()) == [1, 2]
     assert version.current() is None
+
+
+def test_the_version_is_read_once_per_turn_of_the_event_loop(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    store = TrackingStore(url)
+    cache = AnswerCache(DataVersion(url))
+    computed = []
+
+    def compute() -> int:
+        computed.append(1)
+        return len(computed)
+
+    async def turns() -> list[int]:
+        together = await asyncio.gather(*(cache.answer("k", compute) for _ in range(3)))
+        store.create_run("written between turns")  # a commit from another connection
+        await asyncio.sleep(0)
+        return [*together, await cache.answer("k", compute), await cache.answer("k", compute)]
+
+    # three requests in one turn share one read and one computation; the commit is seen on the
+    # next turn (computed again), then the answer is remembered
+    assert asyncio.run(turns()) == [1, 1, 1, 2, 2]
+    store.close()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from medfusion_plugin_tracking.errors import TrackingError
@@ -140,14 +141,18 @@ def versions(session: Session, name: str) -> list[ModelVersionInfo]:
     return [_info(session, model, version) for version in rows]
 
 
-def refs_for_run(session: Session, run_id: str) -> list[str]:
-    """``NAME/N`` of every model version registered from the run."""
-    rows = session.execute(
-        select(RegisteredModel.name, ModelVersion.version)
-        .join(RegisteredModel, ModelVersion.model_id == RegisteredModel.id)
-        .where(ModelVersion.run_id == run_id)
-        .order_by(RegisteredModel.name, ModelVersion.version)
-    )
+#: ``(name, version)`` of the model versions registered from a run, in order (prepared once: the
+#: run id bound at execution, so that it also runs on a driver's cursor).
+REFS_FOR_RUN = (
+    select(RegisteredModel.name, ModelVersion.version)
+    .join(RegisteredModel, ModelVersion.model_id == RegisteredModel.id)
+    .where(ModelVersion.run_id == bindparam("run_id"))
+    .order_by(RegisteredModel.name, ModelVersion.version)
+)
+
+
+def version_refs(rows: Iterable[tuple[str, int]]) -> list[str]:
+    """``NAME/N`` of :data:`REFS_FOR_RUN`'s rows."""
     return [f"{name}/{number}" for name, number in rows]
 
 

@@ -31,6 +31,15 @@ class RunInfo:
 
 
 @attrs.frozen
+class RunDetail:
+    """A run with what a run page shows beside it: its artifacts and the model versions it backs."""
+
+    run: RunInfo
+    artifacts: list[tuple[str, str]]
+    model_versions: list[str]
+
+
+@attrs.frozen
 class ModelVersionInfo:
     """Version ``version`` of the registered model ``model``."""
 

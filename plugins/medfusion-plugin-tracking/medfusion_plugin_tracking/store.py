@@ -25,7 +25,7 @@ from medfusion_plugin_tracking.engine import default_url, make_engines
 from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.listing import Fetch, reading, run_infos, runs_query, search_query
 from medfusion_plugin_tracking.migrate import ensure_current
-from medfusion_plugin_tracking.records import ModelVersionInfo, RunInfo
+from medfusion_plugin_tracking.records import ModelVersionInfo, RunDetail, RunInfo
 from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
 from medfusion_plugin_tracking.search import check_keys, param_text
 from medfusion_plugin_tracking.upsert import upsert
@@ -38,6 +38,10 @@ def _metric_value(value: float) -> float | None:
 
 #: A run by id, for :meth:`TrackingStore.get_run` (prepared once: the id bound at execution).
 _RUN_BY_ID = runs_query().where(Run.id == bindparam("run_id"))
+#: ``(path, kind)`` of a run's artifacts, by path.
+_ARTIFACTS = (
+    select(Artifact.path, Artifact.kind).where(Artifact.run_id == bindparam("run_id")).order_by(Artifact.path)
+)
 #: Whether some run logged a key, and every logged key, of params and latest metrics.
 _KEY_LOGGED = {
     kind: select(table.key).where(table.key == bindparam("key")).limit(1)
@@ -179,9 +183,17 @@ class TrackingStore:
 
     def get_run(self, ref: str) -> RunInfo:
         """The run named by ``ref`` (see :meth:`resolve_run`) with its params, tags and metrics."""
-        run_id = self.resolve_run(ref)
         with reading(self._read_engine) as fetch:
-            return run_infos(fetch(_RUN_BY_ID, run_id=run_id))[0]
+            return self._fetch_run(fetch, ref)
+
+    def run_detail(self, ref: str) -> RunDetail:
+        """The run named by ``ref`` with its artifacts and the model versions registered from it,
+        read on one connection's cursor (a run page asks for it at every refresh)."""
+        with reading(self._read_engine) as fetch:
+            run = self._fetch_run(fetch, ref)
+            artifacts = [(path, kind) for path, kind in fetch(_ARTIFACTS, run_id=run.id)]
+            versions = model_registry.version_refs(fetch(model_registry.REFS_FOR_RUN, run_id=run.id))
+        return RunDetail(run, artifacts, versions)
 
     def search_runs(
         self,
@@ -301,11 +313,8 @@ class TrackingStore:
 
     def artifacts(self, run_id: str) -> list[tuple[str, str]]:
         """``[(path, kind), ...]`` recorded for a run."""
-        with self.read() as session:
-            rows = session.execute(
-                select(Artifact.path, Artifact.kind).where(Artifact.run_id == run_id).order_by(Artifact.path)
-            ).all()
-        return [(path, kind) for path, kind in rows]
+        with reading(self._read_engine) as fetch:
+            return [(path, kind) for path, kind in fetch(_ARTIFACTS, run_id=run_id)]
 
     # -- model registry ------------------------------------------------------------------------
 
@@ -366,8 +375,8 @@ class TrackingStore:
 
     def versions_from_run(self, run_id: str) -> list[str]:
         """``NAME/N`` of the model versions registered from a run."""
-        with self.read() as session:
-            return model_registry.refs_for_run(session, run_id)
+        with reading(self._read_engine) as fetch:
+            return model_registry.version_refs(fetch(model_registry.REFS_FOR_RUN, run_id=run_id))
 
     def list_models(self) -> list[str]:
         """Names of the registered models."""
@@ -375,6 +384,12 @@ class TrackingStore:
             return model_registry.names(session)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _fetch_run(self, fetch: Fetch, ref: str) -> RunInfo:
+        """The run named by ``ref``: looked up as an id first (what callers mostly pass), then as
+        :meth:`resolve_run` resolves names and id prefixes."""
+        rows = fetch(_RUN_BY_ID, run_id=ref) or fetch(_RUN_BY_ID, run_id=self.resolve_run(ref))
+        return run_infos(rows)[0]
 
     @staticmethod
     def _missing_key(fetch: Fetch, kind: str, key: str) -> list[str] | None:

@@ -62,3 +62,23 @@ def test_registry_errors(store: TrackingStore, call, message: str) -> None:
     with pytest.raises(TrackingError) as error:
         call(store)
     assert message in str(error.value)
+
+
+def test_run_detail_reads_the_run_its_artifacts_and_versions_by_id_or_name(store: TrackingStore) -> None:
+    run_id = store.create_run("detailed", run_dir="/runs/detailed")
+    other = store.create_run("other", run_dir="/runs/other")
+    store.log_params(run_id, {"lr": "0.001"})
+    store.log_artifact(run_id, "fused/checkpoints/last.pt", kind="checkpoint")
+    store.log_artifact(run_id, "export/fused.onnx", kind="onnx")
+    for model in ("zeta", "alpha", "alpha"):
+        store.register_model_version(model, run_id, checkpoint="/runs/detailed/fused/checkpoints/best.pt")
+    store.register_model_version("alpha", other, checkpoint="/runs/other/best.pt")
+    by_id, by_name = store.run_detail(run_id), store.run_detail("detailed")
+    assert by_id == by_name
+    assert by_id.run == store.get_run(run_id) and by_id.run.params == {"lr": "0.001"}
+    assert by_id.artifacts == [("export/fused.onnx", "onnx"), ("fused/checkpoints/last.pt", "checkpoint")]
+    assert by_id.artifacts == store.artifacts(run_id)
+    assert by_id.model_versions == ["alpha/1", "alpha/2", "zeta/1"] == store.versions_from_run(run_id)
+    assert store.run_detail(other).model_versions == ["alpha/3"]
+    with pytest.raises(TrackingError, match="no run 'missing'"):
+        store.run_detail("missing")
