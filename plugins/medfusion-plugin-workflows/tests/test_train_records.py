@@ -2,7 +2,7 @@
 (the epoch and best value from the checkpoints, as the trainer's metrics.jsonl logged them),
 then resumed (the same rows updated, none added); one cancelled; and a failed retrain of an
 earlier run records none of the earlier run's files (demo data: 40 patients, 32 px, one batch
-an epoch)."""
+an epoch; the first on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -56,12 +56,12 @@ def _attempt(engine: WorkflowEngine, eid: str, state: str) -> int:
 
 
 def test_a_killed_training_records_its_checkpoints_and_the_resume_updates_them(
-    demo_config, url, tmp_path
+    demo_config, store_url, tmp_path
 ) -> None:
     runs_dir = tmp_path / "runs"
     overrides = ["data.loader.batch_size=64"]
     doc = _training(demo_config, "cut", epochs=3, overrides=overrides)
-    killed = WorkflowEngine(url, runs_dir, env={**ONE_THREAD, ENV_KILL_AT_STEP: "2"})
+    killed = WorkflowEngine(store_url, runs_dir, env={**ONE_THREAD, ENV_KILL_AT_STEP: "2"})
     eid = killed.run(doc)
     failed = killed.execution(eid)
     assert failed["state"] == "failed" and failed["nodes"]["train"]["error"].startswith("exit code -9")
@@ -75,7 +75,7 @@ def test_a_killed_training_records_its_checkpoints_and_the_resume_updates_them(
     assert {row["node_execution_id"] for row in rows.values()} == {_attempt(killed, eid, "failed")}
     killed.store.close()
 
-    engine = WorkflowEngine(url, runs_dir, env=ONE_THREAD)
+    engine = WorkflowEngine(store_url, runs_dir, env=ONE_THREAD)
     engine.resume(eid, wait=True)
     assert engine.execution(eid)["state"] == "finished"
     resumed = _checkpoints(engine, eid)
