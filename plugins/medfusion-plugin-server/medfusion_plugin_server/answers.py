@@ -235,6 +235,59 @@ class Execution(ExecutionSummary):
     nodes: dict[str, NodeState]
 
 
+class Record(Answer):
+    """What one node attempt of an execution recorded (``created``: when it last did)."""
+
+    id: int
+    execution_id: str
+    node_id: str
+    node_execution_id: int
+    created: float
+
+
+class DatasetRecord(Record):
+    """A dataset a node read or wrote, with its fingerprint."""
+
+    name: str
+    fingerprint: str
+    manifest: str
+    config: str | None
+    patients: int | None
+
+
+class CheckpointRecord(Record):
+    """A training's checkpoint file (one row per file and role): ``epoch`` is the number of epochs
+    trained when it was written (None: not known), ``value`` the monitored metric of a best one."""
+
+    run_id: str | None
+    variant: str
+    role: str
+    path: str
+    epoch: int | None
+    monitor: str | None
+    value: float | None
+    size: int
+    sha256: str
+
+
+class ModelRecord(Record):
+    """A model version a node registered or pointed ``alias`` at."""
+
+    name: str
+    version: int
+    alias: str | None
+    run_id: str | None
+    variant: str | None
+
+
+class ExecutionRecords(Answer):
+    """The datasets, checkpoints and models an execution's nodes recorded, oldest first."""
+
+    datasets: list[DatasetRecord]
+    checkpoints: list[CheckpointRecord]
+    models: list[ModelRecord]
+
+
 # -- training jobs -------------------------------------------------------------------------------
 
 

@@ -119,6 +119,13 @@ def execution(_: Viewer, eid: str, request: Request) -> dict[str, Any]:
     return context(request).engine.execution(eid)
 
 
+@router.get("/executions/{eid}/records", response_model=answers.ExecutionRecords)
+def execution_records(_: Viewer, eid: str, request: Request) -> dict[str, Any]:
+    """The datasets, checkpoints (with epoch, size and sha256) and models the execution's nodes
+    recorded, each naming its node."""
+    return context(request).engine.records(eid)
+
+
 def _own_execution(user: dict[str, Any], request: Request, eid: str) -> str:
     found = context(request).engine.execution(eid)
     check_owner(user, found["owner"], f"execution {found['id']}")

@@ -1,9 +1,12 @@
 """The quickstart template through the API on a real uvicorn: upload the demo data archive, save
-and start the workflow, receive the fused run's metric points on a WebSocket, then see three runs
-and the registered champion (tiny: 40 patients, 32 px, 1 epoch)."""
+and start the workflow, receive the fused run's metric points on a WebSocket, then see three runs,
+the registered champion and the execution's records (dataset, checkpoints, model versions; a
+viewer reads them, without credentials 401, an unknown execution 404) (tiny: 40 patients, 32 px,
+1 epoch)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -39,12 +42,35 @@ def _demo_archive(folder: Path) -> bytes:
     return out.getvalue()
 
 
+def _check_records(http: httpx.Client, eid: str, champion: int) -> None:
+    """The execution's records as a viewer reads them: the dataset, each training's best and last
+    checkpoint (true size and sha256, one epoch), the champion's version registered and aliased."""
+    answer = http.get(f"/api/executions/{eid[:8]}/records")
+    assert answer.status_code == 200, answer.text
+    records = answer.json()
+    assert [(r["node_id"], r["patients"]) for r in records["datasets"]] == [("data", 40)]
+    checkpoints = {(r["node_id"], r["variant"], r["role"]): r for r in records["checkpoints"]}
+    assert len(checkpoints) == len(records["checkpoints"]) and set(checkpoints) == {
+        (f"train_{variant}", variant, role)
+        for variant in ("fused", "image", "clinical")
+        for role in ("best", "last")
+    }
+    for row in records["checkpoints"]:
+        data = Path(row["path"]).read_bytes()
+        assert (row["size"], row["sha256"], row["epoch"]) == (len(data), hashlib.sha256(data).hexdigest(), 1)
+    models = [(r["node_id"], r["name"], r["version"], r["alias"]) for r in records["models"]]
+    assert models == [("register", "demo", champion, None), ("champion", "demo", champion, "champion")]
+    unknown = http.get("/api/executions/nosuchexecution/records")
+    assert unknown.status_code == 404 and "no execution" in unknown.json()["detail"]
+
+
 def test_quickstart_through_the_api(tmp_path: Path) -> None:
     runs_dir = tmp_path / "runs"
     app = create_app(
         Settings(url=f"sqlite:///{tmp_path / 'medfusion.db'}", runs_dir=runs_dir), serve_web=False
     )
     app.state.context.accounts.add("rita", PASSWORD, "researcher")
+    app.state.context.accounts.add("vera", PASSWORD, "viewer")
     archive = _demo_archive(tmp_path / "demo")
     with running_server(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         token = http.post("/api/auth/token", json={"username": "rita", "password": PASSWORD}).json()[
@@ -86,4 +112,9 @@ def test_quickstart_through_the_api(tmp_path: Path) -> None:
         assert len(runs) == 3 and {run["status"] for run in runs} == {"finished"}
         model = http.get("/api/models/demo").json()
         assert model["aliases"].get("champion") in [v["version"] for v in model["versions"]]
+
+        assert httpx.get(f"{base}/api/executions/{eid}/records").status_code == 401
+        viewer = http.post("/api/auth/token", json={"username": "vera", "password": PASSWORD}).json()
+        http.headers["Authorization"] = f"Bearer {viewer['access_token']}"
+        _check_records(http, eid, model["aliases"]["champion"])
     app.state.context.close()

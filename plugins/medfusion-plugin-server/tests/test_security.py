@@ -17,7 +17,14 @@ def _upload(client: TestClient, data: bytes, headers: dict[str, str], name: str 
 
 
 def test_no_credentials_is_401(client: TestClient, bearer) -> None:
-    for path in ("/api/runs", "/api/models", "/api/datasets", "/api/system", "/api/auth/me"):
+    for path in (
+        "/api/runs",
+        "/api/models",
+        "/api/datasets",
+        "/api/system",
+        "/api/auth/me",
+        "/api/executions/x/records",
+    ):
         answer = client.get(path)
         assert answer.status_code == 401, path
         assert "not logged in" in answer.json()["detail"]

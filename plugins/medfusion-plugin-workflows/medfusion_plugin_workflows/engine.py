@@ -230,7 +230,7 @@ class WorkflowEngine:
     def records(self, eid: str) -> dict[str, list[dict[str, Any]]]:
         """What the execution's nodes recorded: ``datasets`` (name, fingerprint, manifest, ...),
         ``checkpoints`` (path, variant, role, epoch, size, sha256, ...) and ``models`` (name,
-        version, alias, ...), each row with its ``node_execution_id``, oldest first."""
+        version, alias, ...), each row with its ``node_id`` and ``node_execution_id``, oldest first."""
         return self.store.records(self.store.execution_row(eid)["id"])
 
     def node_attempts(self, eid: str) -> list[dict[str, Any]]:

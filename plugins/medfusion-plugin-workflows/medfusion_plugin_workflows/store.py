@@ -30,6 +30,9 @@ RECORD_TABLES = {
     "checkpoints": schema.workflow_checkpoints,
     "models": schema.workflow_models,
 }
+#: Columns naming one record of an execution: a checkpoint file recorded again (a resumed
+#: training rewrites ``last.pt`` in place) updates its row, so that each file is one row.
+RECORD_KEYS = {"checkpoints": ("path", "role")}
 
 
 def new_id() -> str:
@@ -186,22 +189,35 @@ class WorkflowStore:
     # -- records of datasets, checkpoints and models -----------------------------------------
 
     def add_record(self, what: str, eid: str, attempt: int, values: dict[str, Any]) -> None:
-        """Insert a record of ``what`` (``datasets``, ``checkpoints`` or ``models``) made by the
-        node attempt ``attempt`` of execution ``eid``."""
+        """Record ``what`` (``datasets``, ``checkpoints`` or ``models``) made by the node attempt
+        ``attempt`` of execution ``eid``; a record with the same :data:`RECORD_KEYS` columns in the
+        execution is replaced (its id and place kept)."""
         table = RECORD_TABLES[what]
+        row = {"execution_id": eid, "node_execution_id": attempt, "created": time.time(), **values}
         with self.writer.begin() as db:
-            db.execute(
-                table.insert().values(
-                    execution_id=eid, node_execution_id=attempt, created=time.time(), **values
-                )
-            )
+            found = None
+            if what in RECORD_KEYS:
+                same = [table.c[key] == values[key] for key in RECORD_KEYS[what]]
+                found = db.execute(sa.select(table.c.id).where(table.c.execution_id == eid, *same)).first()
+            if found is None:
+                db.execute(table.insert().values(**row))
+            else:
+                db.execute(table.update().where(table.c.id == found[0]).values(**row))
 
     def records(self, eid: str) -> dict[str, list[dict[str, Any]]]:
-        """The execution's records by ``what`` (``datasets``, ``checkpoints``, ``models``), oldest first."""
+        """The execution's records by ``what`` (``datasets``, ``checkpoints``, ``models``), oldest
+        first, each with the ``node_id`` of its node attempt; ``created`` is when it was last
+        recorded."""
         out = {}
+        attempts = schema.node_executions
         with self.reader.connect() as db:
             for what, table in RECORD_TABLES.items():
-                query = sa.select(table).where(table.c.execution_id == eid).order_by(table.c.id)
+                query = (
+                    sa.select(table, attempts.c.node_id)
+                    .join(attempts, attempts.c.id == table.c.node_execution_id)
+                    .where(table.c.execution_id == eid)
+                    .order_by(table.c.id)
+                )
                 out[what] = [_row(row) for row in db.execute(query)]
         return out
 

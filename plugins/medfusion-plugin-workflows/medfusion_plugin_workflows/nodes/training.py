@@ -5,7 +5,7 @@ choosing the champion)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -37,30 +37,98 @@ def _run_value(run_dir: Path, name: str, variants: list[str]) -> dict[str, Any]:
     return {"name": name, "run_dir": str(run_dir), "run_id": run_id, "variants": variants}
 
 
-def record_checkpoints(context: NodeContext, run: Mapping[str, Any]) -> None:
-    """Record the best and last checkpoints of each variant of ``run``: ``epoch`` is the number
-    of epochs trained when it was written, ``value`` the monitored metric of the best (both from
-    the variant's ``summary.json``)."""
+#: What a variant folder's ``checkpoints/`` holds: ``<role>.pt``.
+CHECKPOINT_ROLES = ("best", "last")
+#: ``(epoch, monitor, value)`` of a checkpoint file.
+Facts = tuple[int | None, str | None, float | None]
+
+
+def _checkpoint(folder: Path, role: str) -> Path:
+    return folder / "checkpoints" / f"{role}.pt"
+
+
+def _record(context: NodeContext, run: Mapping[str, Any], facts: Callable[[Path, str], Facts | None]) -> None:
+    """Record each checkpoint file of ``run``'s variant folders for which ``facts(folder, role)``
+    gives its ``(epoch, monitor, value)`` (None: not recorded)."""
     for variant in run["variants"]:
         folder = Path(run["run_dir"]) / VARIANT_LABELS[variant]
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        best = summary.get("best_epoch")
-        roles = {
-            "best": (None if best is None else best + 1, summary.get("best_value")),
-            "last": (summary.get("epochs"), None),
-        }
-        for role, (epoch, value) in roles.items():
-            path = folder / "checkpoints" / f"{role}.pt"
-            if path.is_file():
+        for role in CHECKPOINT_ROLES:
+            path = _checkpoint(folder, role)
+            found = facts(folder, role) if path.is_file() else None
+            if found is not None:
+                epoch, monitor, value = found
                 context.record_checkpoint(
                     path=path,
                     variant=variant,
                     role=role,
                     run_id=run["run_id"],
                     epoch=epoch,
-                    monitor=summary.get("monitor"),
+                    monitor=monitor,
                     value=value,
                 )
+
+
+def _summary_facts(folder: Path, role: str) -> Facts:
+    """From the variant's ``summary.json``: the epochs trained when the file was written, the
+    monitor, and for ``best`` its monitored value."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if role == "best":
+        best = summary.get("best_epoch")
+        return None if best is None else best + 1, summary.get("monitor"), summary.get("best_value")
+    return summary.get("epochs"), summary.get("monitor"), None
+
+
+def _saved_facts(path: Path, role: str) -> Facts:
+    """From the checkpoint itself: ``position.epoch`` (the epochs completed when it was written),
+    the monitor, and for ``best`` its monitored value; all None when the file cannot be read as a
+    checkpoint. Imports torch (only a training that did not finish needs it)."""
+    from medfusion_core.errors import CheckpointError
+    from medfusion_core.runs.io import load_checkpoint
+
+    try:
+        state = load_checkpoint(path)
+    except CheckpointError:
+        return None, None, None
+    progress = state.get("progress") or {}
+    return (
+        (state.get("position") or {}).get("epoch"),
+        state.get("monitor"),
+        progress.get("best") if role == "best" else None,
+    )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """Inode and mtime: what changes when the trainer writes the file again (it replaces it)."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def checkpoint_files(folders: list[Path]) -> dict[Path, tuple[int, int]]:
+    """The checkpoint files in the variant ``folders``, each with its :func:`_identity`."""
+    paths = (_checkpoint(folder, role) for folder in folders for role in CHECKPOINT_ROLES)
+    return {path: _identity(path) for path in paths if path.is_file()}
+
+
+def record_checkpoints(context: NodeContext, run: Mapping[str, Any]) -> None:
+    """Record the best and last checkpoints of each variant of the finished ``run``: ``epoch`` is
+    the number of epochs trained when it was written, ``value`` the monitored metric of the best
+    (both from the variant's ``summary.json``)."""
+    _record(context, run, _summary_facts)
+
+
+def record_unfinished(
+    context: NodeContext, run: Mapping[str, Any], before: Mapping[Path, tuple[int, int]]
+) -> None:
+    """Record the checkpoints a failed or cancelled training left in ``run``'s variant folders,
+    with the epoch and value saved in each; a file as it was in ``before`` (from
+    :func:`checkpoint_files` before the training) is not this training's: a failed retrain puts
+    the earlier run's files back."""
+
+    def facts(folder: Path, role: str) -> Facts | None:
+        path = _checkpoint(folder, role)
+        return None if before.get(path) == _identity(path) else _saved_facts(path, role)
+
+    _record(context, run, facts)
 
 
 @attrs.frozen
@@ -86,7 +154,7 @@ class TrainNode:
     def run(self, inputs: Mapping[str, Any], params: TrainParams, context: NodeContext) -> dict[str, Any]:
         """``medfusion train`` per dataset; an interrupted earlier attempt is continued with
         ``--resume`` (its checkpoints), anything else is (re)trained from scratch. Each run's
-        checkpoints are recorded."""
+        checkpoints are recorded, also those a failed or cancelled training wrote."""
         changes = parse_overrides(params.overrides)
         if params.epochs is not None:
             changes["trainer.params.epochs"] = params.epochs
@@ -105,16 +173,22 @@ class TrainNode:
                 (folder / "summary.json").is_file() for folder in folders
             )
             mode = "--resume" if resumable else "--overwrite"
-            out = medfusion(
-                context,
-                "train",
-                str(config),
-                "--modalities",
-                params.modalities,
-                "--runs-dir",
-                str(context.runs_dir),
-                mode,
-            )
+            # a resumed training continues the files on disk; a retrain owns only those it writes
+            before = {} if resumable else checkpoint_files(folders)
+            try:
+                out = medfusion(
+                    context,
+                    "train",
+                    str(config),
+                    "--modalities",
+                    params.modalities,
+                    "--runs-dir",
+                    str(context.runs_dir),
+                    mode,
+                )
+            except WorkflowError:  # failed or cancelled: what it wrote so far is still recorded
+                record_unfinished(context, _run_value(run_dir, name, variants), before)
+                raise
             runs.append(_run_value(Path(last_line(out, "run:")), name, variants))
             record_checkpoints(context, runs[-1])
         return {"run": runs[0], "runs": runs}

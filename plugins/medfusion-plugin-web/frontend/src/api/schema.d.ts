@@ -289,6 +289,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/executions/{eid}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution Records
+         * @description The datasets, checkpoints (with epoch, size and sha256) and models the execution's nodes
+         *     recorded, each naming its node.
+         */
+        get: operations["execution_records_api_executions__eid__records_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions/{eid}/resume": {
         parameters: {
             query?: never;
@@ -908,6 +929,41 @@ export interface components {
             name: string;
         };
         /**
+         * CheckpointRecord
+         * @description A training's checkpoint file (one row per file and role): ``epoch`` is the number of epochs
+         *     trained when it was written (None: not known), ``value`` the monitored metric of a best one.
+         */
+        CheckpointRecord: {
+            /** Created */
+            created: number;
+            /** Epoch */
+            epoch: number | null;
+            /** Execution Id */
+            execution_id: string;
+            /** Id */
+            id: number;
+            /** Monitor */
+            monitor: string | null;
+            /** Node Execution Id */
+            node_execution_id: number;
+            /** Node Id */
+            node_id: string;
+            /** Path */
+            path: string;
+            /** Role */
+            role: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Value */
+            value: number | null;
+            /** Variant */
+            variant: string;
+        };
+        /**
          * CompareBody
          * @description Runs (ids, names, ``NAME@alias`` or ``NAME/N``) to compare; the first is the reference.
          */
@@ -1012,6 +1068,32 @@ export interface components {
             views_per_patient: number;
         };
         /**
+         * DatasetRecord
+         * @description A dataset a node read or wrote, with its fingerprint.
+         */
+        DatasetRecord: {
+            /** Config */
+            config: string | null;
+            /** Created */
+            created: number;
+            /** Execution Id */
+            execution_id: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Id */
+            id: number;
+            /** Manifest */
+            manifest: string;
+            /** Name */
+            name: string;
+            /** Node Execution Id */
+            node_execution_id: number;
+            /** Node Id */
+            node_id: string;
+            /** Patients */
+            patients: number | null;
+        };
+        /**
          * Deleted
          * @description The id of what was deleted.
          */
@@ -1047,6 +1129,18 @@ export interface components {
             state: string;
             /** Workflow Id */
             workflow_id: string | null;
+        };
+        /**
+         * ExecutionRecords
+         * @description The datasets, checkpoints and models an execution's nodes recorded, oldest first.
+         */
+        ExecutionRecords: {
+            /** Checkpoints */
+            checkpoints: components["schemas"]["CheckpointRecord"][];
+            /** Datasets */
+            datasets: components["schemas"]["DatasetRecord"][];
+            /** Models */
+            models: components["schemas"]["ModelRecord"][];
         };
         /**
          * ExecutionSummary
@@ -1229,6 +1323,32 @@ export interface components {
             name: string;
             /** Versions */
             versions: components["schemas"]["ModelVersion"][];
+        };
+        /**
+         * ModelRecord
+         * @description A model version a node registered or pointed ``alias`` at.
+         */
+        ModelRecord: {
+            /** Alias */
+            alias: string | null;
+            /** Created */
+            created: number;
+            /** Execution Id */
+            execution_id: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Node Execution Id */
+            node_execution_id: number;
+            /** Node Id */
+            node_id: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Variant */
+            variant: string | null;
+            /** Version */
+            version: number;
         };
         /**
          * ModelVersion
@@ -2073,6 +2193,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Execution"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    execution_records_api_executions__eid__records_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionRecords"];
                 };
             };
             /** @description Validation Error */

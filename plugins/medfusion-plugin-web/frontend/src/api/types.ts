@@ -29,6 +29,7 @@ export type Started = Schemas["Started"];
 export type NodeState = Schemas["NodeState"];
 export type Execution = Schemas["Execution"];
 export type ExecutionSummary = Schemas["ExecutionSummary"];
+export type ExecutionRecords = Schemas["ExecutionRecords"];
 export type Job = Schemas["Job"];
 export type JobLog = Schemas["JobLog"];
 export type Run = Schemas["Run"];

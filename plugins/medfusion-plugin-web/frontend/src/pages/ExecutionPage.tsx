@@ -1,11 +1,12 @@
 /** Executions: the lists of executions and training jobs, and one execution's node states live,
- * its event log, cancel and resume (a job's own view is `JobPage`). */
+ * what its nodes recorded (datasets, checkpoints, models), its event log, cancel and resume (a
+ * job's own view is `JobPage`). */
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/client";
-import type { Execution, ExecutionSummary, Job } from "../api/types";
+import type { Execution, ExecutionRecords, ExecutionSummary, Job } from "../api/types";
 import { openStream, type StreamMessage } from "../api/ws";
-import { when } from "../lib/format";
+import { num, when } from "../lib/format";
 import { useApi } from "../lib/useApi";
 import { ActionButton, Badge, Card, ErrorLine, LogCard, Page, RunLinks } from "../ui";
 
@@ -20,8 +21,35 @@ function runIdsOf(outputs: Record<string, unknown> | null | undefined): string[]
   return found;
 }
 
+/** The datasets, checkpoints and model versions the execution's nodes recorded, one row each. */
+export function RecordsCard({ records }: { records: ExecutionRecords | null }) {
+  const rows = [
+    ...(records?.datasets ?? []).map((r) => ({ ...r, kind: "dataset", what: r.name, detail: `${r.fingerprint} · ${num(r.patients)} patients` })),
+    ...(records?.checkpoints ?? []).map((r) => ({ ...r, kind: "checkpoint", what: `${r.variant} ${r.role}`, detail: `epoch ${num(r.epoch)} · ${r.path}` })),
+    ...(records?.models ?? []).map((r) => ({ ...r, kind: "model", what: `${r.name}/${r.version}`, detail: r.alias ? `@${r.alias}` : "" })),
+  ];
+  return (
+    <Card title="Recorded">
+      <table className="mf-table" data-testid="records">
+        <tbody>
+          {rows.map((row) => (
+            <tr key={`${row.kind}-${row.id}`}>
+              <td>{row.kind}</td>
+              <td>{row.node_id}</td>
+              <td>{row.what}</td>
+              <td>{row.detail}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
+  );
+}
+
 function ExecutionDetail({ id }: { id: string }) {
   const { data, error, reload } = useApi<Execution>(`/api/executions/${id}`);
+  const records = useApi<ExecutionRecords>(`/api/executions/${id}/records`);
+  const reloadRecords = records.reload;
   const [events, setEvents] = useState<StreamMessage[]>([]);
   const [actionError, setActionError] = useState<string | null>(null);
   useEffect(
@@ -29,8 +57,9 @@ function ExecutionDetail({ id }: { id: string }) {
       openStream(`/api/ws/executions/${id}`, (message) => {
         setEvents((list) => [...list.slice(-499), message]);
         reload();
+        if (message.type.startsWith("node_")) reloadRecords();
       }),
-    [id, reload],
+    [id, reload, reloadRecords],
   );
   const act = (verb: "cancel" | "resume") => () =>
     api.post(`/api/executions/${id}/${verb}`).then(reload, (err: Error) => setActionError(err.message));
@@ -50,7 +79,7 @@ function ExecutionDetail({ id }: { id: string }) {
         </>
       }
     >
-      <ErrorLine error={error ?? actionError} />
+      <ErrorLine error={error ?? records.error ?? actionError} />
       <Card title="Nodes">
         <table className="mf-table" data-testid="node-states">
           <thead>
@@ -77,6 +106,7 @@ function ExecutionDetail({ id }: { id: string }) {
           </tbody>
         </table>
       </Card>
+      <RecordsCard records={records.data} />
       <LogCard testId="execution-log">{events.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data)}`).join("\n")}</LogCard>
     </Page>
   );

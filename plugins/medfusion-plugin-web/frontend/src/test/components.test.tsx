@@ -7,6 +7,7 @@ import RunsPage from "../pages/RunsPage";
 import { ActionButton } from "../ui";
 import JobPage, { appendLog } from "../pages/JobPage";
 import { ReportLinks } from "../pages/MonitorPage";
+import { RecordsCard } from "../pages/ExecutionPage";
 import { fakeApi } from "./fakeApi";
 import { runDetailOf, runOf, userOf } from "./fixtures";
 
@@ -115,6 +116,26 @@ describe("ReportLinks", () => {
     render(<ReportLinks run={runDetailOf(runOf("r1", "fused", "running", {}), { html: false, pdf: false })} />);
     expect(screen.queryByRole("link")).toBeNull();
     expect(screen.getByText(/medfusion evaluate/)).toBeTruthy();
+  });
+});
+
+describe("RecordsCard", () => {
+  it("lists the recorded dataset, checkpoints and model versions with their nodes", () => {
+    const base = { execution_id: "e1", node_execution_id: 1, created: 1 };
+    const records = {
+      datasets: [{ ...base, id: 1, node_id: "data", name: "demo", fingerprint: "sha256:ab", manifest: "m.csv", config: null, patients: 40 }],
+      checkpoints: [
+        { ...base, id: 1, node_id: "train", run_id: "r1", variant: "fused", role: "last", path: "/runs/x/last.pt", epoch: null, monitor: null, value: null, size: 9, sha256: "00" },
+      ],
+      models: [{ ...base, id: 1, node_id: "champion", name: "demo", version: 2, alias: "champion", run_id: "r1", variant: "fused" }],
+    };
+    render(<RecordsCard records={records} />);
+    const rows = [...screen.getByTestId("records").querySelectorAll("tr")].map((row) => [...row.children].map((cell) => cell.textContent));
+    expect(rows).toEqual([
+      ["dataset", "data", "demo", "sha256:ab · 40 patients"],
+      ["checkpoint", "train", "fused last", "epoch — · /runs/x/last.pt"],
+      ["model", "champion", "demo/2", "@champion"],
+    ]);
   });
 });
 
