@@ -39,10 +39,12 @@ fn bootstrap_auc<'py>(
     let s = scores.as_slice()?;
     let (auroc, auprc) = py
         .detach(|| {
-            let prepared = bootstrap::Prepared::new(y, s)?;
-            let (mut auroc, mut auprc) = (vec![f64::NAN; n_resamples], vec![f64::NAN; n_resamples]);
-            pool::install(|| bootstrap::bootstrap_auc(&prepared, seed, &mut auroc, &mut auprc));
-            Ok::<_, bootstrap::BootstrapError>((auroc, auprc))
+            pool::install(|| {
+                let prepared = bootstrap::Prepared::new(y, s)?;
+                let (mut auroc, mut auprc) = (vec![f64::NAN; n_resamples], vec![f64::NAN; n_resamples]);
+                bootstrap::bootstrap_auc(&prepared, seed, &mut auroc, &mut auprc);
+                Ok::<_, bootstrap::BootstrapError>((auroc, auprc))
+            })
         })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((PyArray1::from_vec(py, auroc), PyArray1::from_vec(py, auprc)))

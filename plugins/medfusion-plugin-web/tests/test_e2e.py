@@ -165,6 +165,7 @@ def _answers(base: str) -> list[tuple[str, str, int, object]]:
         ask("POST", "/api/workflows/validate", ask("GET", f"/api/workflows/{saved['id']}")["document"])
     for execution in ask("GET", "/api/executions"):
         ask("GET", f"/api/executions/{execution['id']}")
+        ask("GET", f"/api/executions/{execution['id']}/records")
     for job in ask("GET", "/api/jobs"):
         ask("GET", f"/api/jobs/{job['id']}")
         ask("GET", f"/api/jobs/{job['id']}/log")
