@@ -38,6 +38,15 @@ def _metric_value(value: float) -> float | None:
 
 #: A run by id, for :meth:`TrackingStore.get_run` (prepared once: the id bound at execution).
 _RUN_BY_ID = runs_query().where(Run.id == bindparam("run_id"))
+#: Whether a run has this id.
+_RUN_EXISTS = select(Run.id).where(Run.id == bindparam("run_id"))
+#: Ids of the runs named ``ref`` or whose id starts with it (``prefix``: ``ref`` LIKE-escaped
+#: with ``/``, then ``%``); three at most, enough to tell one from several.
+_RUNS_NAMED = (
+    select(Run.id)
+    .where(or_(Run.name == bindparam("ref"), Run.id.like(bindparam("prefix"), escape="/")))
+    .limit(3)
+)
 #: ``(path, kind)`` of a run's artifacts, by path.
 _ARTIFACTS = (
     select(Artifact.path, Artifact.kind).where(Artifact.run_id == bindparam("run_id")).order_by(Artifact.path)
@@ -169,17 +178,8 @@ class TrackingStore:
 
     def resolve_run(self, ref: str) -> str:
         """The id of the run named by ``ref``: an id, a unique id prefix or a unique run name."""
-        with self.read() as session:
-            if session.get(Run, ref) is not None:
-                return ref
-            ids = session.scalars(
-                select(Run.id).where(or_(Run.name == ref, Run.id.startswith(ref, autoescape=True))).limit(3)
-            ).all()
-        if len(ids) == 1:
-            return ids[0]
-        if not ids:
-            raise TrackingError(f"no run {ref!r} in the store (see `medfusion runs list`)")
-        raise TrackingError(f"{ref!r} names several runs ({', '.join(ids[:2])}, ...): use the run id")
+        with reading(self._read_engine) as fetch:
+            return ref if fetch(_RUN_EXISTS, run_id=ref) else self._named_run(fetch, ref)
 
     def get_run(self, ref: str) -> RunInfo:
         """The run named by ``ref`` (see :meth:`resolve_run`) with its params, tags and metrics."""
@@ -386,10 +386,22 @@ class TrackingStore:
     # -- helpers -------------------------------------------------------------------------------
 
     def _fetch_run(self, fetch: Fetch, ref: str) -> RunInfo:
-        """The run named by ``ref``: looked up as an id first (what callers mostly pass), then as
-        :meth:`resolve_run` resolves names and id prefixes."""
-        rows = fetch(_RUN_BY_ID, run_id=ref) or fetch(_RUN_BY_ID, run_id=self.resolve_run(ref))
+        """The run named by ``ref``: looked up as an id first (what callers mostly pass), then by
+        name or id prefix on the same cursor."""
+        rows = fetch(_RUN_BY_ID, run_id=ref) or fetch(_RUN_BY_ID, run_id=self._named_run(fetch, ref))
         return run_infos(rows)[0]
+
+    @staticmethod
+    def _named_run(fetch: Fetch, ref: str) -> str:
+        """The id of the one run whose name is ``ref`` or whose id starts with it (``ref`` is not
+        an id)."""
+        prefix = ref.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        ids = [run_id for (run_id,) in fetch(_RUNS_NAMED, ref=ref, prefix=prefix)]
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise TrackingError(f"no run {ref!r} in the store (see `medfusion runs list`)")
+        raise TrackingError(f"{ref!r} names several runs ({', '.join(ids[:2])}, ...): use the run id")
 
     @staticmethod
     def _missing_key(fetch: Fetch, kind: str, key: str) -> list[str] | None:

@@ -108,6 +108,8 @@ def test_run_refs_statuses_and_deletion(store: TrackingStore) -> None:
     with pytest.raises(TrackingError, match="several runs"):
         store.resolve_run("same")
     assert store.resolve_run(first[:12]) == first
+    with pytest.raises(TrackingError, match="no run '%'"):  # a prefix is matched literally
+        store.resolve_run("%")
     with pytest.raises(TrackingError, match="no run 'nope'"):
         store.get_run("nope")
     with pytest.raises(TrackingError, match="already exists"):
