@@ -4,10 +4,11 @@ A ``medfusion serve`` process (its own process, as in production) serves a SQLit
 200 finished runs with params and metrics and one live run. While it runs, a writer in this
 process logs a metric point to the live run every 20 ms (stamped with the time it was logged),
 and unless ``--no-train`` a real tiny training job (demo data, 32 px, 20 epochs) is queued
-through the API. The job runs in its own process with one thread (``OMP_NUM_THREADS=1``) at
-``nice 10``: on 2 cores it takes what the server and the clients leave, as a background job
-should. After the load the script waits for the job and prints its final state; a job that does
-not finish makes the script exit non-zero.
+through the API. The job runs in its own process with one thread (``OMP_NUM_THREADS=1``) at the
+server's default job priority (``medfusion serve --job-nice 10``, which also lowers the job's
+session group where the kernel schedules by session): on 2 cores it takes what the server and the
+clients leave, as a background job should. After the load the script waits for the job and prints
+its final state; a job that does not finish makes the script exit non-zero.
 
 The load model is closed-loop without think time: of the 50 clients, 40 each send
 ``GET /api/runs?limit=50`` and ``GET /api/runs/{id}`` alternately, the next call as soon as the
@@ -33,7 +34,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import shlex
 import socket
 import subprocess
 import sys
@@ -85,12 +85,10 @@ def _start_server(folder: Path, port: int) -> subprocess.Popen:
     data = folder / "data"  # the training's demo data: a data root of the server
     data.mkdir(exist_ok=True)
     one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    launcher = shlex.join(["nice", "-n", "10", sys.executable, "-m", "medfusion_core"])
     env = {
         **os.environ,
         **one_thread,
         "MEDFUSION_USER_PASSWORD": PASSWORD,
-        "MEDFUSION_WORKFLOW_LAUNCHER": launcher,  # the training job's command prefix
     }
     medfusion = [sys.executable, "-m", "medfusion_core"]
     subprocess.run(

@@ -14,6 +14,7 @@ from medfusion_plugin_tracking.errors import TrackingError
 from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_workflows.engine import WorkflowEngine
 from medfusion_plugin_workflows.errors import WorkflowError
+from medfusion_plugin_workflows.executors import LocalExecutor
 from medfusion_plugin_workflows.jobs import TrainingService
 
 from medfusion_core.errors import MedFusionError
@@ -67,8 +68,12 @@ def make_context(settings: Settings) -> AppContext:
         store=TrackingStore(settings.url, runs_dir=settings.runs_dir),
         limiter=LoginLimiter(settings.login_attempts, settings.login_window),
         workflows=SavedWorkflows(db),
-        engine=WorkflowEngine(settings.url, settings.runs_dir, settings.max_parallel_nodes),
-        jobs=TrainingService(settings.url, settings.runs_dir, settings.max_jobs),
+        engine=WorkflowEngine(
+            settings.url, settings.runs_dir, settings.max_parallel_nodes, nice=settings.job_nice
+        ),
+        jobs=TrainingService(
+            settings.url, settings.runs_dir, settings.max_jobs, LocalExecutor(nice=settings.job_nice)
+        ),
         answers=AnswerCache(DataVersion(settings.url)),
     )
     ctx.engine.recover()
@@ -105,7 +110,9 @@ def create_app(settings: Settings, *, serve_web: bool = True) -> FastAPI:
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_line(exc)}, status_code=422)
 
-    routers = (auth_router, system_router, datasets_router, runs_router, models_router)
+    # a request is matched against the routes in order (no two routers share a path): the runs
+    # first, as a dashboard asks for them most
+    routers = (runs_router, auth_router, system_router, datasets_router, models_router)
     for router in (*routers, workflows_router, jobs_router, streams_router):
         app.include_router(router)
 

@@ -42,6 +42,13 @@ ADMIN_PASSWORD_ENV = "MEDFUSION_ADMIN_PASSWORD"
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A folder whose data workflows and jobs may read, besides uploaded datasets (repeatable).",
 )
+@click.option(
+    "--job-nice",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="Run training jobs and workflow nodes this many nice levels below the server.",
+)
 @store_options
 def serve(
     host: str,
@@ -51,6 +58,7 @@ def serve(
     max_upload_mb: int,
     secure_cookie: bool,
     data_roots: tuple[Path, ...],
+    job_nice: int,
     store_url: str | None,
     runs_dir: Path,
 ) -> None:
@@ -80,6 +88,7 @@ def serve(
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         secure_cookie=secure_cookie,
         data_roots=tuple(root.resolve() for root in data_roots),
+        job_nice=job_nice,
     )
     click.echo(f"MedFusion API on http://{host}:{port}/api (OpenAPI: /api/openapi.json)", err=True)
     app = create_app(settings)

@@ -39,6 +39,9 @@ class Settings:
             however many WebSockets follow it).
         max_parallel_nodes: workflow nodes run at once per execution.
         max_jobs: training jobs run at once (default: 1 on CPU, one per GPU).
+        job_nice: how many nice levels below the server training jobs and workflow nodes run
+            (default 10: the API stays responsive while a training keeps the machine busy, and
+            the training still gets all the CPU the server leaves; 0: the server's priority).
         data_roots: folders besides the uploaded datasets whose manifests, configs and weights
             workflows and jobs may read (see :mod:`.data_roots`).
     """
@@ -55,6 +58,7 @@ class Settings:
     poll_seconds: float = 0.025
     max_parallel_nodes: int = 2
     max_jobs: int | None = None
+    job_nice: int = 10
     data_roots: tuple[Path, ...] = ()
 
     @property

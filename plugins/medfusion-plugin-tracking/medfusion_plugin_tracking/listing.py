@@ -141,3 +141,31 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
 def run_infos(rows: Sequence[tuple[Any, ...]]) -> list[RunInfo]:
     """:class:`RunInfo` records of rows of :func:`runs_query`'s columns, in their order."""
     return [_run_info(row) for row in rows]
+
+
+def json_bytes(content: Any) -> bytes:
+    """Compact UTF-8 JSON of plain data, as an HTTP answer carries it (no NaN: not JSON)."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class RunJsonMemo:
+    """Listed runs as one JSON array of their :meth:`RunInfo.to_dict`, each run's JSON remembered
+    by its row. A dashboard lists the same runs again whenever anything changed, usually one live
+    run: decoding the unchanged rows and encoding them again took three quarters of the web API's
+    listing (``benchmarks/api_load.py``), and a row that reads the same gives the same JSON."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._fragments: dict[tuple[Any, ...], bytes] = {}
+
+    def array(self, rows: Sequence[tuple[Any, ...]]) -> bytes:
+        """The JSON array of the runs of ``rows`` (:func:`runs_query`'s columns), in their order."""
+        parts = []
+        for row in rows:
+            fragment = self._fragments.get(row)
+            if fragment is None:
+                if len(self._fragments) >= self.size:  # whole generations: no bookkeeping per hit
+                    self._fragments.clear()
+                fragment = self._fragments[row] = json_bytes(_run_info(row).to_dict())
+            parts.append(fragment)
+        return b"[" + b",".join(parts) + b"]"

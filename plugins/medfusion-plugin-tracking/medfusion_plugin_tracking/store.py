@@ -23,7 +23,14 @@ from medfusion_core.kinds.tracker import STATUSES, MetricPoint
 from medfusion_plugin_tracking import documents, model_registry
 from medfusion_plugin_tracking.engine import default_url, make_engines
 from medfusion_plugin_tracking.errors import TrackingError
-from medfusion_plugin_tracking.listing import Fetch, reading, run_infos, runs_query, search_query
+from medfusion_plugin_tracking.listing import (
+    Fetch,
+    RunJsonMemo,
+    reading,
+    run_infos,
+    runs_query,
+    search_query,
+)
 from medfusion_plugin_tracking.migrate import ensure_current
 from medfusion_plugin_tracking.records import ModelVersionInfo, RunDetail, RunInfo
 from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
@@ -93,6 +100,7 @@ class TrackingStore:
     def __init__(self, url: str | None = None, *, runs_dir: str | Path = "runs") -> None:
         self.url = url or default_url(runs_dir)
         self._write_engine, self._read_engine = make_engines(self.url)
+        self._run_json = RunJsonMemo()
         ensure_current(self._write_engine)
 
     def close(self) -> None:
@@ -207,8 +215,30 @@ class TrackingStore:
         """Runs matching ``filter`` (see :mod:`medfusion_plugin_tracking.search`), newest first
         unless ``order_by`` (``"metrics.val_auroc desc"``, ``"name"``, ...) says otherwise."""
         with reading(self._read_engine) as fetch:
-            check_keys(filter, lambda kind, key: self._missing_key(fetch, kind, key))
-            return run_infos(fetch(search_query(filter, experiment, status, tuple(order_by), limit)))
+            return run_infos(self._search_rows(fetch, filter, experiment, status, order_by, limit))
+
+    def search_runs_json(
+        self, filter: str = "", *, limit: int | None = None, offset: int = 0, **criteria: Any
+    ) -> bytes:
+        """The runs :meth:`search_runs` finds (``criteria``: its ``experiment``, ``status`` and
+        ``order_by``), past the first ``offset``, as a compact UTF-8 JSON array of their
+        :meth:`RunInfo.to_dict` (an unchanged run's JSON is remembered, not encoded again)."""
+        end = None if limit is None else limit + offset
+        with reading(self._read_engine) as fetch:
+            rows = self._search_rows(fetch, filter, limit=end, **criteria)
+        return self._run_json.array(rows[offset:])
+
+    def _search_rows(
+        self,
+        fetch: Fetch,
+        filter: str,
+        experiment: str | None = None,
+        status: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        check_keys(filter, lambda kind, key: self._missing_key(fetch, kind, key))
+        return fetch(search_query(filter, experiment, status, tuple(order_by), limit))
 
     def set_status(self, run_id: str, status: str, *, end_time: float | None = None) -> None:
         """Change a run's status; a final status (not ``running``) sets the end time."""

@@ -101,3 +101,32 @@ def test_parse_filter_values() -> None:
         ("metrics.a", ">=", -0.001),
         ("name", "=", "x y"),
     ]
+
+
+def test_search_runs_json_is_the_listing_and_encodes_only_changed_runs(
+    store: TrackingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from medfusion_plugin_tracking import listing
+
+    def as_json(**query) -> list:
+        return json.loads(store.search_runs_json(**query))
+
+    everything = [run.to_dict() for run in store.search_runs()]
+    assert as_json() == everything
+    assert as_json(limit=2, offset=1) == everything[1:3]
+    assert as_json(filter="metrics.val_auroc > 0.8", order_by=["name"]) == [
+        run.to_dict() for run in store.search_runs("metrics.val_auroc > 0.8", order_by=["name"])
+    ]
+    live = next(run.id for run in store.search_runs() if run.name == "res-b")
+    decoded = []
+    real = listing._run_info
+    monkeypatch.setattr(listing, "_run_info", lambda row: decoded.append(row[1]) or real(row))
+    store.search_runs_json()
+    assert decoded == []  # every row was seen before
+    store.log_metrics(live, [("val_auroc", 0.5, 3, 3.0)])
+    changed = as_json()
+    assert decoded == ["res-b"]
+    assert [run["metrics"]["val_auroc"] for run in changed if run["name"] == "res-b"] == [0.5]
+    assert changed == [run.to_dict() for run in store.search_runs()]

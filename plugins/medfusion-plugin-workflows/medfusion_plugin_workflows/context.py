@@ -38,6 +38,7 @@ class EngineContext:
         emit: Callable[[str], None],
         record: Callable[[str, dict[str, Any]], None],
         env: dict[str, str],
+        nice: int = 0,
     ) -> None:
         self._work_dir = work_dir
         self._runs_dir = runs_dir
@@ -46,6 +47,7 @@ class EngineContext:
         self._emit = emit
         self._record = record
         self._env = env
+        self._nice = nice
 
     @property
     def work_dir(self) -> Path:
@@ -81,7 +83,7 @@ class EngineContext:
         with open(log_path, "ab") as log:
             log.write(("$ " + " ".join(argv) + "\n").encode())
             log.flush()
-            process = spawn(argv, env=env, stdout=subprocess.PIPE, stderr=log)
+            process = spawn(argv, env=env, stdout=subprocess.PIPE, stderr=log, nice=self._nice)
             out = b""
             while True:
                 try:

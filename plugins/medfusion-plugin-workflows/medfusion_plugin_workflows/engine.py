@@ -80,10 +80,17 @@ class WorkflowEngine:
             ``<runs_dir>/workflows/<execution id>/<node id>``.
         max_parallel: at most this many nodes run at once.
         env: extra environment of the nodes' child processes (e.g. ``OMP_NUM_THREADS``).
+        nice: how many nice levels below this process the nodes' child processes run.
     """
 
     def __init__(
-        self, url: str, runs_dir: Path, max_parallel: int = 2, *, env: Mapping[str, str] | None = None
+        self,
+        url: str,
+        runs_dir: Path,
+        max_parallel: int = 2,
+        *,
+        env: Mapping[str, str] | None = None,
+        nice: int = 0,
     ) -> None:
         if max_parallel < 1:
             raise WorkflowError(f"max_parallel must be at least 1, got {max_parallel}")
@@ -91,6 +98,7 @@ class WorkflowEngine:
         self.runs_dir = Path(runs_dir).resolve()
         self.max_parallel = max_parallel
         self.env = dict(env or {})
+        self.nice = nice
         self.store = WorkflowStore(url)
         self._active: dict[str, _Run] = {}
         self._lock = threading.Lock()
@@ -355,6 +363,7 @@ class WorkflowEngine:
             emit=lambda line: self.store.add_event(eid, "log", node_id, {"line": line}),
             record=lambda what, values: self.store.add_record(what, eid, row, values),
             env=self.env,
+            nice=self.nice,
         )
         try:
             result = dict(node.run(inputs, params, context))

@@ -40,11 +40,13 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """A process per job on this machine; a job started before a restart is re-attached by pid."""
+    """A process per job on this machine, ``nice`` levels below this one; a job started before a
+    restart is re-attached by pid."""
 
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, *, nice: int = 0) -> None:
+        self.nice = nice
         self._processes: dict[str, Any] = {}
 
     def launch(self, argv: list[str], log_path: Path, env: dict[str, str]) -> str:
@@ -53,7 +55,7 @@ class LocalExecutor:
         with open(log_path, "ab") as log:
             log.write(("$ " + " ".join(argv) + "\n").encode())
             log.flush()
-            process = spawn(wrapper, env=env, stdout=log, stderr=log, bound=False)
+            process = spawn(wrapper, env=env, stdout=log, stderr=log, bound=False, nice=self.nice)
         self._processes[str(process.pid)] = process
         return str(process.pid)
 
