@@ -49,11 +49,9 @@ _RUN_BY_ID = runs_query().where(Run.id == bindparam("run_id"))
 _RUN_EXISTS = select(Run.id).where(Run.id == bindparam("run_id"))
 #: Ids of the runs named ``ref`` or whose id starts with it (``prefix``: ``ref`` LIKE-escaped
 #: with ``/``, then ``%``); three at most, enough to tell one from several.
-_RUNS_NAMED = (
-    select(Run.id)
-    .where(or_(Run.name == bindparam("ref"), Run.id.like(bindparam("prefix"), escape="/")))
-    .limit(3)
-)
+_RUNS_NAMED = select(Run.id).where(Run.name == bindparam("ref")).limit(3)
+#: Ids of (up to three) runs whose id starts with ``prefix`` (a LIKE pattern, ``/`` escaping).
+_RUNS_WITH_PREFIX = select(Run.id).where(Run.id.like(bindparam("prefix"), escape="/")).limit(3)
 #: ``(path, kind)`` of a run's artifacts, by path.
 _ARTIFACTS = (
     select(Artifact.path, Artifact.kind).where(Artifact.run_id == bindparam("run_id")).order_by(Artifact.path)
@@ -423,15 +421,19 @@ class TrackingStore:
 
     @staticmethod
     def _named_run(fetch: Fetch, ref: str) -> str:
-        """The id of the one run whose name is ``ref`` or whose id starts with it (``ref`` is not
-        an id)."""
-        prefix = ref.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-        ids = [run_id for (run_id,) in fetch(_RUNS_NAMED, ref=ref, prefix=prefix)]
+        """The id of the one run named ``ref`` or, when no run has that name, the one whose id
+        starts with it (``ref`` is not an id). A name wins over an id prefix: a run named ``a``
+        must not become ambiguous because some other run's random id starts with ``a``."""
+        ids = [run_id for (run_id,) in fetch(_RUNS_NAMED, ref=ref)]
+        if not ids:
+            prefix = ref.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+            ids = [run_id for (run_id,) in fetch(_RUNS_WITH_PREFIX, prefix=prefix)]
         if len(ids) == 1:
             return ids[0]
         if not ids:
             raise TrackingError(f"no run {ref!r} in the store (see `medfusion runs list`)")
-        raise TrackingError(f"{ref!r} names several runs ({', '.join(ids[:2])}, ...): use the run id")
+        more = ", ..." if len(ids) > 2 else ""
+        raise TrackingError(f"{ref!r} names several runs ({', '.join(ids[:2])}{more}): use the run id")
 
     @staticmethod
     def _missing_key(fetch: Fetch, kind: str, key: str) -> list[str] | None:

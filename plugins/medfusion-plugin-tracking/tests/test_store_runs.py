@@ -108,6 +108,10 @@ def test_run_refs_statuses_and_deletion(store: TrackingStore) -> None:
     with pytest.raises(TrackingError, match="several runs"):
         store.resolve_run("same")
     assert store.resolve_run(first[:12]) == first
+    named_a = store.create_run("a")
+    store.create_run("other", run_id="a" + "0" * 31)  # an id that starts with the name "a"
+    assert store.resolve_run("a") == named_a  # a name wins over an id prefix
+    assert store.resolve_run("a00000") == "a" + "0" * 31
     with pytest.raises(TrackingError, match="no run '%'"):  # a prefix is matched literally
         store.resolve_run("%")
     with pytest.raises(TrackingError, match="no run 'nope'"):

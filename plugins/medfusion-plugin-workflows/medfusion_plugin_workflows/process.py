@@ -1,7 +1,8 @@
 """Child processes of nodes and jobs: started in their own process group, terminated as a group.
 
 On Linux a child also receives SIGTERM when the thread that started it dies (``PR_SET_PDEATHSIG``),
-so that a ``kill -9`` of the engine does not leave trainings running without an owner.
+so that a ``kill -9`` of the engine does not leave trainings running without an owner; a child
+whose starter died before it could ask for that signal terminates itself.
 
 A child may run at a lower CPU priority (``nice``). Its own session is its own scheduling group
 where the kernel groups processes by session (``CONFIG_SCHED_AUTOGROUP``, on by default in most
@@ -36,10 +37,14 @@ def launcher() -> list[str]:
     return shlex.split(env) if env else [sys.executable, "-m", "medfusion_core"]
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask for SIGTERM when the starting thread dies; if the starter ``parent`` is already gone
+    (killed between fork and this call, so the kernel will never send it), terminate now."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _lower_priority(nice: int) -> None:
@@ -62,10 +67,11 @@ def _child_setup(bound: bool, nice: int) -> Callable[[], None] | None:
     """What the child runs between fork and exec (after it became a session leader)."""
     if not bound and not nice:
         return None
+    parent = os.getpid()
 
     def setup() -> None:
         if bound:
-            _die_with_parent()
+            _die_with_parent(parent)
         if nice:
             _lower_priority(nice)
 
