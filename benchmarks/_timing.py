@@ -17,6 +17,7 @@ threads.
 from __future__ import annotations
 
 import gc
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -177,28 +178,65 @@ def measure(
     return timings
 
 
+def calls_per_sample(call: Callable[[], object], min_sample_s: float) -> int:
+    """How many back-to-back calls of ``call`` on 1 thread last at least ``min_sample_s`` (from one
+    call timed after a warm-up), so that a sample of a short call is long against noise."""
+    setting = ThreadSetting()
+    try:
+        setting.use(1)
+        call()
+        start = time.perf_counter()
+        call()
+        elapsed = time.perf_counter() - start
+    finally:
+        setting.restore()
+    return max(1, math.ceil(min_sample_s / max(elapsed, 1e-9)))
+
+
 def compare_single_thread(
-    calls: dict[str, Callable[[], object]], *, work: int, repeats: int, title: str, number: int = 1
+    calls: dict[str, Callable[[], object]],
+    *,
+    work: int,
+    repeats: int,
+    title: str,
+    number: int = 1,
+    min_sample_s: float = 0.0,
 ) -> dict[str, Timing]:
-    """:func:`measure` of every call on 1 thread, each processing ``work`` units."""
+    """:func:`measure` of every call on 1 thread, each processing ``work`` units; with
+    ``min_sample_s``, each call is repeated in a sample until it lasts that long."""
     return measure(
-        [Contender(name, call, threads=1, work=work, number=number) for name, call in calls.items()],
+        [
+            Contender(name, call, threads=1, work=work, number=max(number, _number(call, min_sample_s)))
+            for name, call in calls.items()
+        ],
         repeats=repeats,
         title=title,
     )
 
 
 def thread_scaling(
-    call: Callable[[], object], *, work: int, repeats: int, title: str, number: int = 1
+    call: Callable[[], object],
+    *,
+    work: int,
+    repeats: int,
+    title: str,
+    number: int = 1,
+    min_sample_s: float = 0.0,
 ) -> float:
-    """How many times faster ``call`` runs on 2 threads than on 1 (interleaved, median wall)."""
+    """How many times faster ``call`` runs on 2 threads than on 1 (interleaved, median wall); both
+    sides make the same number of calls per sample (at least ``min_sample_s`` on 1 thread)."""
+    number = max(number, _number(call, min_sample_s))
     timings = measure(
         [Contender(f"{n} thread(s)", call, threads=n, work=work, number=number) for n in (1, 2)],
         repeats=repeats,
         about_threads=True,
-        title=title,
+        title=f"{title} ({number} call(s) per sample)",
     )
     return ratio(timings["1 thread(s)"], timings["2 thread(s)"])
+
+
+def _number(call: Callable[[], object], min_sample_s: float) -> int:
+    return calls_per_sample(call, min_sample_s) if min_sample_s > 0 else 1
 
 
 def _timed_sample(contender: Contender) -> tuple[float, float]:

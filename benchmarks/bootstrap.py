@@ -61,7 +61,7 @@ def main() -> None:
         work=RESAMPLES,
         repeats=REPEATS * 3,
         number=5,
-        title="native kernel, 1 vs 2 threads (5 calls per sample)",
+        title="native kernel, 1 vs 2 threads",
     )
     print(
         result_line("bootstrap_native_vs_numpy_1thread", ratio(single["numpy"], single["native"]), ">=", 20)

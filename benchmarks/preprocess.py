@@ -15,10 +15,10 @@ to 224x224 with antialiasing, scale to [0, 1], mean/std normalisation, CHW layou
 - native: ``preprocess_batch_into`` (one call per batch, rayon over images).
 
 Timing (``benchmarks/_timing.py``): warm-up, interleaved rounds, median wall time of the same calls,
-CPU time printed beside it. Every library runs with 1 thread for the ratios against it; the
-native kernel's 1 -> 2 thread scaling is its own figure. Each contender's largest difference from
-the reference output is printed (the filters differ slightly: OpenCV's area filter is not a
-bilinear one).
+CPU time printed beside it; a sample lasts at least 50 ms (a short call is repeated within it).
+Every library runs with 1 thread for the ratios against it; the native kernel's 1 -> 2 thread
+scaling is its own figure. Each contender's largest difference from the reference output is
+printed (the filters differ slightly: OpenCV's area filter is not a bilinear one).
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ from medfusion_plugin_native import kernels as native
 from medfusion_core.imageops import preprocess_into as reference
 
 BATCH, SIZE, OUT, REPEATS = 16, 512, 224, 9
+#: Seconds one timed sample lasts at least: a native batch takes a few milliseconds, so a sample
+#: repeats it (the slower contenders take one call per sample).
+MIN_SAMPLE_S = 0.05
 CASES = {
     "uint8": {"channels": 3, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "scale": 255.0},
     "uint16": {"channels": 1, "mean": (0.5,), "std": (0.25,), "scale": 65535.0},
@@ -126,10 +129,18 @@ def run_case(kind: str) -> list[str]:
     calls = contenders(kind, images, batches)
     cv2.setNumThreads(1)
     single = compare_single_thread(
-        calls, work=BATCH, repeats=REPEATS, title=f"{kind}: per batch of {BATCH}, 1 thread each"
+        calls,
+        work=BATCH,
+        repeats=REPEATS,
+        min_sample_s=MIN_SAMPLE_S,
+        title=f"{kind}: per batch of {BATCH}, 1 thread each",
     )
     scaling = thread_scaling(
-        calls["native"], work=BATCH, repeats=REPEATS * 3, title=f"{kind}: native kernel, 1 vs 2 threads"
+        calls["native"],
+        work=BATCH,
+        repeats=REPEATS * 3,
+        min_sample_s=MIN_SAMPLE_S,
+        title=f"{kind}: native kernel, 1 vs 2 threads",
     )
     for name, batch in batches.items():
         print(f"  max |{name} - numpy reference| = {np.abs(batch - batches['numpy']).max():.3g}")

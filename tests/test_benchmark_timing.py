@@ -69,3 +69,39 @@ def test_a_sample_makes_number_calls_with_the_collector_paused() -> None:
 def test_number_above_one_refuses_a_prepare_step() -> None:
     with pytest.raises(ValueError, match="number"):
         timing.Contender("x", lambda: None, prepare=lambda: None, number=2)
+
+
+class _Clock:
+    """A stand-in for the ``time`` module whose clock moves only when a call says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def process_time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_short_call_is_repeated_until_a_sample_lasts_min_sample_s(monkeypatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(timing, "time", clock)
+    calls: list[str] = []
+
+    def short() -> None:
+        calls.append("short")
+        clock.advance(0.002)
+
+    assert timing.calls_per_sample(short, 0.02) == 10
+    assert timing.calls_per_sample(lambda: clock.advance(0.03), 0.02) == 1
+    calls.clear()
+    timings = timing.compare_single_thread(
+        {"short": short, "long": lambda: clock.advance(0.03)}, work=1, repeats=2, title="", min_sample_s=0.02
+    )
+    assert len(calls) == 2 + 1 + 2 * 10  # calibration, warm-up, two samples of ten calls
+    assert timings["short"].wall == pytest.approx([0.002, 0.002])
+    assert timings["long"].median == pytest.approx(0.03)
