@@ -19,6 +19,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _host import print_parallel_ceiling
 from _report import result_line
 from _timing import compare_single_thread, ratio, thread_scaling
 from medfusion_plugin_native import kernels as native
@@ -63,6 +64,7 @@ def main() -> None:
         number=5,
         title="native kernel, 1 vs 2 threads",
     )
+    print_parallel_ceiling()
     print(
         result_line("bootstrap_native_vs_numpy_1thread", ratio(single["numpy"], single["native"]), ">=", 20)
     )

@@ -34,6 +34,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _host import print_parallel_ceiling
 from _report import result_line
 from _timing import compare_single_thread, ratio, thread_scaling
 from medfusion_plugin_native import kernels as native
@@ -158,6 +159,7 @@ def run_case(kind: str) -> list[str]:
 def main() -> None:
     """Run both image kinds and print the RESULT lines."""
     lines = [line for kind in CASES for line in run_case(kind)]
+    print_parallel_ceiling()
     print("\n".join(lines))
 
 
