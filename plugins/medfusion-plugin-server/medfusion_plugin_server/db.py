@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from medfusion_plugin_tracking.engine import make_engines
 from sqlalchemy.orm import Session
 
-from medfusion_plugin_server.migrate import migrate_to_head
+from medfusion_plugin_server.migrate import SERVER
 
 
 class ServerDatabase:
@@ -18,7 +18,7 @@ class ServerDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
         self._write_engine, self._read_engine = make_engines(url)
-        migrate_to_head(self._write_engine)
+        SERVER.ensure_current(self._write_engine)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

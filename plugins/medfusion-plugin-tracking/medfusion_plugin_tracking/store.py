@@ -31,7 +31,7 @@ from medfusion_plugin_tracking.listing import (
     runs_query,
     search_query,
 )
-from medfusion_plugin_tracking.migrate import ensure_current
+from medfusion_plugin_tracking.migrate import TRACKING
 from medfusion_plugin_tracking.records import ModelVersionInfo, RunDetail, RunInfo
 from medfusion_plugin_tracking.schema import Artifact, Experiment, LatestMetric, Metric, Param, Run, Tag
 from medfusion_plugin_tracking.search import check_keys, param_text
@@ -99,7 +99,7 @@ class TrackingStore:
         self.url = url or default_url(runs_dir)
         self._write_engine, self._read_engine = make_engines(self.url)
         self._run_json = RunJsonMemo()
-        ensure_current(self._write_engine)
+        TRACKING.ensure_current(self._write_engine)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from medfusion_plugin_tracking import migrate
 from medfusion_plugin_tracking.engine import make_engines
+from medfusion_plugin_tracking.migrate import TRACKING
 from medfusion_plugin_tracking.store import TrackingStore
 
 RUN = "0123456789abcdef0123456789abcdef"
@@ -65,8 +65,8 @@ def _table_rows(engine: sa.Engine, table: str, columns: list[str]) -> list[str]:
 
 def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
     write, read = make_engines(store_url)
-    migrate.upgrade(write, "0001")
-    assert migrate.current_revision(read) == "0001"
+    TRACKING.upgrade(write, "0001")
+    assert TRACKING.current_revision(read) == "0001"
     with write.begin() as connection:
         for table, rows in ROWS_AT_0001.items():
             connection.execute(
@@ -82,7 +82,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
     }
 
     with TrackingStore(store_url) as store:
-        assert migrate.current_revision(read) == migrate.head_revision() == "0003"
+        assert TRACKING.current_revision(read) == TRACKING.head_revision() == "0003"
         after = {table: _table_rows(read, table, list(rows[0])) for table, rows in ROWS_AT_0001.items()}
         assert after == before
         run = store.get_run("old-run")
@@ -103,8 +103,8 @@ def test_opening_a_current_store_does_not_migrate_again(store_url: str) -> None:
     with TrackingStore(store_url) as store:
         store.create_run("r")
     write, read = make_engines(store_url)
-    migrate.ensure_current(write)
-    assert migrate.current_revision(read) == "0003"
+    TRACKING.ensure_current(write)
+    assert TRACKING.current_revision(read) == "0003"
     write.dispose()
     read.dispose()
 
@@ -120,8 +120,8 @@ def test_store_shares_a_database_with_an_alembic_version_table(store_url: str) -
         connection.execute(sa.text("INSERT INTO alembic_version VALUES ('v3.2.0.a')"))
     with TrackingStore(store_url) as store:
         store.create_run("r")
-    assert migrate.VERSION_TABLE != "alembic_version"
-    assert migrate.current_revision(read) == migrate.head_revision()
+    assert TRACKING.version_table != "alembic_version"
+    assert TRACKING.current_revision(read) == TRACKING.head_revision()
     with read.connect() as connection:
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("v3.2.0.a",)]
     write.dispose()

@@ -18,7 +18,7 @@ from medfusion_plugin_tracking.engine import make_engines
 
 from medfusion_plugin_workflows import schema
 from medfusion_plugin_workflows.errors import WorkflowError
-from medfusion_plugin_workflows.migrate import ensure_current
+from medfusion_plugin_workflows.migrate import WORKFLOWS
 
 #: States of an execution that no process works on any more.
 DONE_STATES = frozenset({"finished", "failed", "cancelled", "interrupted"})
@@ -69,7 +69,7 @@ class WorkflowStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.writer, self.reader = make_engines(url)
-        ensure_current(self.writer)
+        WORKFLOWS.ensure_current(self.writer)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from medfusion_plugin_tracking.store import TrackingStore
 from medfusion_plugin_workflows import schema
 from medfusion_plugin_workflows.engine import WorkflowEngine
-from medfusion_plugin_workflows.migrate import VERSION_TABLE, current_revision, upgrade
+from medfusion_plugin_workflows.migrate import WORKFLOWS
 from medfusion_plugin_workflows.store import WorkflowStore
 
 FIRST_TABLES = (
@@ -34,7 +34,7 @@ def _differences(url: str) -> list[Any]:
             context = MigrationContext.configure(
                 connection,
                 opts={
-                    "version_table": VERSION_TABLE,
+                    "version_table": WORKFLOWS.version_table,
                     "compare_type": True,
                     "include_name": lambda name, kind, _parent: (
                         kind != "table" or name in schema.metadata.tables
@@ -130,8 +130,8 @@ def test_upgrade_from_the_first_schema_keeps_every_row(store_url, tmp_path) -> N
     TrackingStore(store_url).close()  # the tracking store's tables and version table beside ours
     engine = sa.create_engine(store_url)
     try:
-        upgrade(engine, "wf0001")
-        assert current_revision(engine) == "wf0001"
+        WORKFLOWS.upgrade(engine, "wf0001")
+        assert WORKFLOWS.current_revision(engine) == "wf0001"
         assert set(FIRST_TABLES) <= set(sa.inspect(engine).get_table_names())
         assert "workflow_datasets" not in sa.inspect(engine).get_table_names()
         eid = _fill_first_schema(engine)
@@ -139,9 +139,10 @@ def test_upgrade_from_the_first_schema_keeps_every_row(store_url, tmp_path) -> N
         assert all(before[name] for name in FIRST_TABLES)
 
         WorkflowStore(store_url).close()  # opening the store upgrades to the newest revision
-        assert current_revision(engine) == "wf0002"
+        assert WORKFLOWS.current_revision(engine) == "wf0002"
         after = _snapshot(engine)
-        assert after.pop(VERSION_TABLE) == ["('wf0002',)"] and before.pop(VERSION_TABLE) == ["('wf0001',)"]
+        assert after.pop(WORKFLOWS.version_table) == ["('wf0002',)"]
+        assert before.pop(WORKFLOWS.version_table) == ["('wf0001',)"]
         assert {name: after[name] for name in before} == before
         assert {name: after[name] for name in set(after) - set(before)} == {
             "workflow_datasets": [],

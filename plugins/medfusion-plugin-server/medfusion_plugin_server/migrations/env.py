@@ -1,5 +1,6 @@
-"""Alembic environment of the server tables (see :func:`medfusion_plugin_server.migrate.run_env`)."""
+"""Alembic environment of the server tables (see :meth:`Migrations.run_env`)."""
 
-from medfusion_plugin_server.migrate import run_env
+from medfusion_plugin_server.migrate import SERVER
+from medfusion_plugin_server.schema import Base
 
-run_env()
+SERVER.run_env(Base.metadata)

@@ -1,14 +1,6 @@
-"""Alembic environment of the workflow tables: runs on the connection the caller passes in."""
+"""Alembic environment of the workflow tables (see :meth:`Migrations.run_env`)."""
 
-from __future__ import annotations
-
-from alembic import context
-from medfusion_plugin_workflows.migrate import VERSION_TABLE
+from medfusion_plugin_workflows.migrate import WORKFLOWS
 from medfusion_plugin_workflows.schema import metadata
 
-connection = context.config.attributes.get("connection")
-if connection is None:
-    raise RuntimeError("the workflow tables migrate through medfusion_plugin_workflows.migrate")
-context.configure(connection=connection, target_metadata=metadata, version_table=VERSION_TABLE)
-with context.begin_transaction():
-    context.run_migrations()
+WORKFLOWS.run_env(metadata)
