@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,28 @@ def compare_single_thread(
     )
 
 
+class ParallelProbe(Protocol):
+    """What measures the host's parallel ceiling (``_host.BusyProcesses``)."""
+
+    def call(self, tasks: int) -> Callable[[], object]:
+        """The call that runs ``tasks`` independent busy processes at once."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A call's 2-thread speed-up over 1 thread, and the host's ceiling measured beside it (two
+    independent busy processes over one, in the same rounds; None when not measured)."""
+
+    speedup: float
+    ceiling: float | None = None
+
+    @property
+    def of_ceiling(self) -> float | None:
+        """The speed-up as a fraction of the ceiling (1.0: all the host allowed)."""
+        return None if self.ceiling is None else self.speedup / self.ceiling
+
+
 def thread_scaling(
     call: Callable[[], object],
     *,
@@ -222,17 +245,29 @@ def thread_scaling(
     title: str,
     number: int = 1,
     min_sample_s: float = 0.0,
-) -> float:
+    host: ParallelProbe | None = None,
+) -> Scaling:
     """How many times faster ``call`` runs on 2 threads than on 1 (interleaved, median wall); both
-    sides make the same number of calls per sample (at least ``min_sample_s`` on 1 thread)."""
+    sides make the same number of calls per sample (at least ``min_sample_s`` on 1 thread). With
+    ``host`` (``_host.BusyProcesses``), one and two busy processes are timed in the same rounds."""
     number = max(number, _number(call, min_sample_s))
+    contenders = [Contender(f"{n} thread(s)", call, threads=n, work=work, number=number) for n in (1, 2)]
+    if host is not None:
+        contenders += [
+            Contender(f"host: {n} busy process(es)", host.call(n), threads=n, work=n) for n in (1, 2)
+        ]
     timings = measure(
-        [Contender(f"{n} thread(s)", call, threads=n, work=work, number=number) for n in (1, 2)],
+        contenders,
         repeats=repeats,
         about_threads=True,
         title=f"{title} ({number} call(s) per sample)",
     )
-    return ratio(timings["1 thread(s)"], timings["2 thread(s)"])
+    speedup = ratio(timings["1 thread(s)"], timings["2 thread(s)"])
+    if host is None:
+        return Scaling(speedup)
+    ceiling = ratio(timings["host: 1 busy process(es)"], timings["host: 2 busy process(es)"])
+    print(f"  host ceiling {ceiling:.2f}x; the call reached {speedup / ceiling:.0%} of it")
+    return Scaling(speedup, ceiling)
 
 
 def _number(call: Callable[[], object], min_sample_s: float) -> int:
