@@ -3,8 +3,8 @@
 ``python benchmarks/run_all.py [--runs 3] [SCRIPT ...]`` runs each script (default: every
 benchmark) ``--runs`` times, one after the other, collects its ``RESULT`` lines and prints, per
 figure, every value, the median, the largest deviation from the median (the stability check of
-benchmarks/README.md: within ±15 %) and whether the median meets the target; a run's ``host:``
-line (the parallel ceiling of ``_host.py``) is printed as it comes. ``--markdown``
+benchmarks/README.md: within ±15 %) and whether the median meets the target; a run's ``host
+ceiling`` lines (``_timing.thread_scaling``) are printed as they come. ``--markdown``
 prints the same as a table for benchmarks/README.md. Arguments for one script go after a colon:
 ``workflow.py:--patients=60,--epochs=2``.
 """
@@ -37,8 +37,8 @@ def run(script: str, extra: list[str]) -> dict[str, tuple[float, str, float]]:
         match = RESULT.match(line)
         if match:
             found[match["figure"]] = (float(match["value"]), match["op"], float(match["target"]))
-        elif line.startswith("host:"):
-            print(f"{script}: {line}", flush=True)  # the bound of this run's 2-thread figures
+        elif line.strip().startswith("host ceiling"):
+            print(f"{script}: {line.strip()}", flush=True)  # the bound of this run's 2-thread figures
     return found
 
 
