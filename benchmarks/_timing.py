@@ -11,7 +11,7 @@ median wall time of the same calls; process CPU time is recorded beside it, neve
 (work on native pool threads and in child processes is under-counted there). Thread counts are
 set by the helper before each call (torch intra-op, BLAS/OpenMP through threadpoolctl, the native
 accelerator's pool when it is installed) and must be equal on all sides unless the figure is about
-threads.
+threads; a thread-scaling figure can time the host's own ceiling (``_host.py``) in its rounds.
 """
 
 from __future__ import annotations
