@@ -266,8 +266,9 @@ def thread_scaling(
     if host is None:
         return Scaling(speedup)
     ceiling = ratio(timings["host: 1 busy process(es)"], timings["host: 2 busy process(es)"])
-    print(f"  host ceiling {ceiling:.2f}x; the call reached {speedup / ceiling:.0%} of it")
-    return Scaling(speedup, ceiling)
+    scaling = Scaling(speedup, ceiling)
+    print(f"  host ceiling {scaling.ceiling:.2f}x; the call reached {scaling.of_ceiling:.0%} of it")
+    return scaling
 
 
 def _number(call: Callable[[], object], min_sample_s: float) -> int:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "_timing.py"
-_SPEC = importlib.util.spec_from_file_location("bench_timing", _PATH)
-timing = importlib.util.module_from_spec(_SPEC)
-sys.modules["bench_timing"] = timing
-_SPEC.loader.exec_module(timing)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import _timing as timing
 
 
 def test_rounds_interleave_with_rotating_order_after_warmup(capsys) -> None:
